@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package cirrus needs to build and test. Idempotent: packages already
+# present are skipped, and apt-get runs only when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config   # toolchain, CMake + CTest
+  clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
+  libpcre2-dev                       # Unicode classes for the BPE pre-tokenizers
+  libjansson-dev                     # JSON
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

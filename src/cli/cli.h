@@ -1,0 +1,27 @@
+/*
+ * cli — the `cirrus` command. main.c dispatches to one function per subcommand; each lives in its
+ * own cmd_*.c file. A subcommand returns the process exit code: 0 success, 1 failure on input
+ * (bad file, bad request), 2 usage error. Errors go to stderr as one line "cirrus: error: ...".
+ */
+#ifndef CIRRUS_CLI_H
+#define CIRRUS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+int cmd_run(int argc, char **argv);      /* cmd_run.c */
+int cmd_model(int argc, char **argv);    /* cmd_model.c: info, synth */
+int cmd_tokenize(int argc, char **argv); /* cmd_tokenize.c */
+int cmd_logits(int argc, char **argv);   /* cmd_logits.c */
+
+/* Shared helpers (cli_util.c). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True if argv[*i] is `name` and a value follows; advances *i and sets *val. */
+bool cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* Parse numbers with full validation (no trailing junk, in range). Print an error naming the flag. */
+bool cli_parse_i64(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out);
+bool cli_parse_f32(const char *flag, const char *s, float lo, float hi, float *out);
+bool cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+bool cli_wants_help(int argc, char **argv);
+
+#endif

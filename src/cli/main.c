@@ -1,0 +1,42 @@
+/* cirrus — one program that is a whole AI model cloud. This file only dispatches subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "kernels/kernels.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command g_commands[] = {
+    {"run", cmd_run, "generate text from a prompt"},
+    {"model", cmd_model, "inspect (info) or synthesize (synth) GGUF models"},
+    {"tokenize", cmd_tokenize, "tokenize text or a test-vector file"},
+    {"logits", cmd_logits, "print top logits per position (teacher forcing)"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: cirrus <command> [options]   (cirrus <command> --help for each)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", g_commands[i].name, g_commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    kn_init();
+    for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++)
+        if (!strcmp(argv[1], g_commands[i].name)) return g_commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "cirrus: error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

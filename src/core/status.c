@@ -1,0 +1,109 @@
+/* status codes, error messages, logging and the clock. */
+#include "core.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *cirrus_status_str(cirrus_status s) {
+    switch (s) {
+    case CIRRUS_OK: return "ok";
+    case CIRRUS_ERR_NOMEM: return "out of memory";
+    case CIRRUS_ERR_IO: return "i/o error";
+    case CIRRUS_ERR_FORMAT: return "malformed input";
+    case CIRRUS_ERR_RANGE: return "value out of range";
+    case CIRRUS_ERR_UNSUPPORTED: return "unsupported";
+    case CIRRUS_ERR_INVALID: return "invalid argument";
+    case CIRRUS_ERR_NOT_FOUND: return "not found";
+    case CIRRUS_ERR_FULL: return "resource exhausted";
+    case CIRRUS_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+cirrus_status cirrus_errf(cirrus_err *err, cirrus_status st, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+static cirrus_log_level g_level = CIRRUS_LOG_INFO;
+
+void cirrus_log_set_level(cirrus_log_level lvl) { g_level = lvl; }
+
+void cirrus_log(cirrus_log_level lvl, const char *fmt, ...) {
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    if (lvl < g_level) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "cirrus: %s: ", names[lvl]);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+uint64_t cirrus_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void *cirrus_alloc_aligned(size_t n, size_t size) {
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) return NULL;
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (bytes == 0) bytes = 64;
+    void *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void cirrus_free_aligned(void *p) { free(p); }
+
+cirrus_status cirrus_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len,
+                               cirrus_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return cirrus_errf(err, CIRRUS_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return cirrus_errf(err, CIRRUS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= max_bytes) {
+                free(buf);
+                fclose(f);
+                return cirrus_errf(err, CIRRUS_ERR_RANGE, "%s: larger than %zu bytes", path, max_bytes);
+            }
+            cap = cap * 2 > max_bytes ? max_bytes : cap * 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return cirrus_errf(err, CIRRUS_ERR_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return cirrus_errf(err, CIRRUS_ERR_IO, "%s: read error", path);
+    }
+    buf[len] = 0;
+    *out = buf;
+    if (out_len) *out_len = len;
+    return CIRRUS_OK;
+}
