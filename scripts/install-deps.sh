@@ -8,6 +8,10 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
   libpcre2-dev                       # Unicode classes for the BPE pre-tokenizers
   libjansson-dev                     # JSON
+  libmicrohttpd-dev                  # the HTTP server
+  libcurl4-openssl-dev               # the load generator and upstream clients
+  libsodium-dev                      # key hashing, keyed PRFs, randomness
+  libsqlite3-dev                     # the embedded store
 )
 
 missing=()

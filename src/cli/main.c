@@ -1,5 +1,6 @@
 /* cirrus — one program that is a whole AI model cloud. This file only dispatches subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -34,6 +35,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     kn_init();
+    /* CIRRUS_FORCE_SCALAR=1 runs every kernel's scalar reference: parity tests use it to check the
+     * references and the SIMD kernels against the same golden data. */
+    const char *scalar = getenv("CIRRUS_FORCE_SCALAR");
+    if (scalar && *scalar && strcmp(scalar, "0") != 0) kn_set_scalar(true);
     for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++)
         if (!strcmp(argv[1], g_commands[i].name)) return g_commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "cirrus: error: unknown command '%s'\n", argv[1]);
