@@ -1,0 +1,157 @@
+/*
+ * Run-time kernel selection and the public entry points that dispatch.
+ *
+ * Tiers, best first: "avx512-vnni" (AVX-512 F/BW/VL/VNNI + FMA/F16C), "avx2" (AVX2 + FMA + F16C),
+ * "scalar" (portable C). Each tier is a kn_isa_table; its NULL entries are filled from the tier
+ * below, so a tier only has to provide what it does better.
+ *
+ * Invariants:
+ *  1. Detection runs once (pthread_once); afterwards the chosen table is immutable, so readers on
+ *     any thread need no lock.
+ *  2. kn_set_scalar only flips an atomic flag read at each entry point: the references are used
+ *     while it is set, whatever the CPU. It must not be flipped while another thread is inside a
+ *     kn_matmul (tests and benchmarks flip it between calls).
+ *  3. CIRRUS_KN_ISA=scalar|avx2|avx512-vnni in the environment caps the tier (A/B runs, and tests of
+ *     a lower tier on a machine that has a higher one). It can lower the choice, never raise it
+ *     above what cpuid reports.
+ *
+ * cpuid: __builtin_cpu_supports reports a feature only if the OS also saves its registers (libgcc
+ * checks XCR0 through xgetbv for the AVX and AVX-512 state), so no separate xgetbv test is needed.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_impl.h"
+
+enum { TIER_SCALAR, TIER_AVX2, TIER_AVX512, TIER_COUNT };
+
+static kn_isa_table g_tables[TIER_COUNT];
+static bool g_have[TIER_COUNT];
+static int g_best = TIER_SCALAR;                 /* what detection (and the env cap) chose */
+static _Atomic(const kn_isa_table *) g_active;   /* &g_tables[g_best] or a tier forced by a test */
+static atomic_bool g_scalar;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void fill_scalar(kn_isa_table *t) {
+    t->name = "scalar";
+    t->mdot[KN_F32] = kn_mdot_f32_scalar;
+    t->mdot[KN_F16] = kn_mdot_f16_scalar;
+    t->mdot[KN_BF16] = kn_mdot_bf16_scalar;
+    t->mdot[KN_Q8_0] = kn_mdot_q8_0_q8_0_scalar;
+    t->mdot[KN_Q4_0] = kn_mdot_q4_0_q8_0_scalar;
+    t->mdot[KN_Q4_K] = kn_mdot_q4_K_q8_K_scalar;
+    t->mdot[KN_Q5_K] = kn_mdot_q5_K_q8_K_scalar;
+    t->mdot[KN_Q6_K] = kn_mdot_q6_K_q8_K_scalar;
+    t->quantize_q8_0 = kn_quantize_row_q8_0_ref;
+    t->quantize_q8_K = kn_quantize_row_q8_K_ref;
+}
+
+/* Fills the NULL entries of `t` from `below`. */
+static void inherit(kn_isa_table *t, const kn_isa_table *below) {
+    for (int i = 0; i < KN_TYPE_COUNT; i++)
+        if (!t->mdot[i]) t->mdot[i] = below->mdot[i];
+    if (!t->quantize_q8_0) t->quantize_q8_0 = below->quantize_q8_0;
+    if (!t->quantize_q8_K) t->quantize_q8_K = below->quantize_q8_K;
+}
+
+static void detect(void) {
+    __builtin_cpu_init();
+    fill_scalar(&g_tables[TIER_SCALAR]);
+    g_have[TIER_SCALAR] = true;
+
+    g_have[TIER_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                        __builtin_cpu_supports("f16c");
+    g_tables[TIER_AVX2].name = "avx2";
+    inherit(&g_tables[TIER_AVX2], &g_tables[TIER_SCALAR]);
+
+    g_have[TIER_AVX512] = g_have[TIER_AVX2] && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+    g_tables[TIER_AVX512].name = "avx512-vnni";
+    inherit(&g_tables[TIER_AVX512], &g_tables[TIER_AVX2]);
+
+    g_best = TIER_SCALAR;
+    for (int i = TIER_COUNT - 1; i > TIER_SCALAR; i--) {
+        if (g_have[i]) {
+            g_best = i;
+            break;
+        }
+    }
+    const char *cap = getenv("CIRRUS_KN_ISA");
+    if (cap) {
+        for (int i = 0; i < TIER_COUNT; i++)
+            if (strcmp(cap, g_tables[i].name) == 0 && i < g_best) g_best = i;
+    }
+    atomic_store(&g_active, &g_tables[g_best]);
+}
+
+void kn_init(void) { pthread_once(&g_once, detect); }
+
+void kn_set_scalar(bool scalar) {
+    kn_init();
+    atomic_store(&g_scalar, scalar);
+}
+
+bool kn_scalar_forced(void) { return atomic_load_explicit(&g_scalar, memory_order_relaxed); }
+
+const char *kn_isa_name(void) {
+    kn_init();
+    return kn_scalar_forced() ? "scalar" : atomic_load(&g_active)->name;
+}
+
+const kn_isa_table *kn_active(void) {
+    kn_init();
+    return atomic_load_explicit(&g_active, memory_order_relaxed);
+}
+
+/* Test hook (declared in the test, not in the public header): selects a detected tier by name, or
+ * the detected best for NULL. Returns false if the CPU lacks it. */
+bool kn_force_isa(const char *name);
+bool kn_force_isa(const char *name) {
+    kn_init();
+    if (!name) {
+        atomic_store(&g_active, &g_tables[g_best]);
+        return true;
+    }
+    for (int i = 0; i < TIER_COUNT; i++) {
+        if (strcmp(name, g_tables[i].name) == 0) {
+            if (!g_have[i]) return false;
+            atomic_store(&g_active, &g_tables[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- public entry points -------------------------------------------------------------------- */
+
+void kn_dequantize_row(kn_type t, const void *src, float *dst, int64_t n) {
+    kn_dequantize_row_ref(t, src, dst, n);
+}
+
+size_t kn_quantize_row(kn_type t, const float *src, void *dst, int64_t n) {
+    if (!kn_scalar_forced()) {
+        const kn_isa_table *tab = kn_active();
+        size_t bytes = kn_row_size(t, n);
+        if (t == KN_Q8_0 && bytes) {
+            tab->quantize_q8_0(src, dst, n);
+            return bytes;
+        }
+        if (t == KN_Q8_K && bytes) {
+            tab->quantize_q8_K(src, dst, n);
+            return bytes;
+        }
+    }
+    return kn_quantize_row_ref(t, src, dst, n);
+}
+
+float kn_dot(kn_type t, const void *w_row, const float *x, int64_t n) {
+    if (!kn_scalar_forced() && kn_act_type(t) == KN_F32 && (t == KN_F32 || t == KN_F16 || t == KN_BF16)) {
+        float out;
+        kn_active()->mdot[t](n, w_row, x, 0, 1, &out, 1);
+        return out;
+    }
+    return kn_dot_ref(t, w_row, x, n);
+}

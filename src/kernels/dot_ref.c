@@ -1,0 +1,196 @@
+/*
+ * Scalar dot products.
+ *
+ * kn_dot_ref: the oracle. Dequantizes the weight row block by block with the reference
+ * dequantizers and accumulates w*x in double, so its only error is the final rounding to float.
+ *
+ * kn_mdot_*_scalar: the portable fast-path kernels on quantized activations (see kernels_impl.h).
+ * They do the same integer arithmetic as the SIMD kernels (exact per block) and combine blocks in
+ * float, which makes them the tight oracle for the SIMD versions and the fallback on CPUs without
+ * AVX2.
+ */
+#include "kernels_impl.h"
+
+float kn_dot_ref(kn_type t, const void *w_row, const float *x, int64_t n) {
+    const kn_traits *tr = kn_type_traits((uint32_t)t);
+    assert(tr && tr->supported && n % tr->blck_size == 0);
+    /* Dequantize a chunk at a time: 256 is a multiple of every supported block size. */
+    enum { CHUNK = 256 };
+    float buf[CHUNK];
+    const uint8_t *w = w_row;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i += CHUNK) {
+        int64_t len = n - i < CHUNK ? n - i : CHUNK; /* a multiple of the block size too */
+        kn_dequantize_row_ref(t, w + (size_t)(i / tr->blck_size) * tr->type_size, buf, len);
+        for (int64_t j = 0; j < len; j++) sum += (double)buf[j] * (double)x[i + j];
+    }
+    return (float)sum;
+}
+
+kn_type kn_act_type(kn_type t) {
+    switch (t) {
+    case KN_Q4_0:
+    case KN_Q8_0: return KN_Q8_0;
+    case KN_Q4_K:
+    case KN_Q5_K:
+    case KN_Q6_K: return KN_Q8_K;
+    default: return KN_F32;
+    }
+}
+
+/* ---- 32-element blocks against q8_0 ---------------------------------------------------------- */
+
+void kn_mdot_q8_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
+                              float *out, size_t os) {
+    const block_q8_0 *wb = w;
+    for (int r = 0; r < nrx; r++) {
+        const block_q8_0 *xb = (const block_q8_0 *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n / QK8_0; i++) {
+            int sumi = 0;
+            for (int j = 0; j < QK8_0; j++) sumi += wb[i].qs[j] * xb[i].qs[j];
+            sum += sumi * (kn_f16_to_f32(wb[i].d) * kn_f16_to_f32(xb[i].d));
+        }
+        out[r * os] = sum;
+    }
+}
+
+void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
+                              float *out, size_t os) {
+    const block_q4_0 *wb = w;
+    for (int r = 0; r < nrx; r++) {
+        const block_q8_0 *xb = (const block_q8_0 *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n / QK4_0; i++) {
+            int sumi = 0;
+            for (int j = 0; j < QK4_0 / 2; j++) {
+                sumi += ((wb[i].qs[j] & 0xF) - 8) * xb[i].qs[j];
+                sumi += ((wb[i].qs[j] >> 4) - 8) * xb[i].qs[j + QK4_0 / 2];
+            }
+            sum += sumi * (kn_f16_to_f32(wb[i].d) * kn_f16_to_f32(xb[i].d));
+        }
+        out[r * os] = sum;
+    }
+}
+
+/* ---- K-quants against q8_K --------------------------------------------------------------------
+ * Per 256-block: d*xd * sum_j sc_j * (sum of q*x over sub-block j)  -  dmin*xd * sum_j m_j * S_j,
+ * where S_j = sum of x quants over sub-block j = bsums[2j] + bsums[2j+1]. */
+
+void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
+                              float *out, size_t os) {
+    const block_q4_K *wb = w;
+    for (int r = 0; r < nrx; r++) {
+        const block_q8_K *xb = (const block_q8_K *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            int32_t sumi = 0, summ = 0;
+            for (int j = 0; j < QK_K / 32; j++) {
+                uint8_t sc, m;
+                kn_scale_min_k4(j, wb[i].scales, &sc, &m);
+                const uint8_t *q = wb[i].qs + 32 * (j / 2);
+                const int8_t *a = xb[i].qs + 32 * j;
+                int s = 0;
+                for (int l = 0; l < 32; l++) s += (j & 1 ? q[l] >> 4 : q[l] & 0xF) * a[l];
+                sumi += sc * s;
+                summ += m * (xb[i].bsums[2 * j] + xb[i].bsums[2 * j + 1]);
+            }
+            sum += xb[i].d * kn_f16_to_f32(wb[i].d) * sumi - xb[i].d * kn_f16_to_f32(wb[i].dmin) * summ;
+        }
+        out[r * os] = sum;
+    }
+}
+
+void kn_mdot_q5_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
+                              float *out, size_t os) {
+    const block_q5_K *wb = w;
+    for (int r = 0; r < nrx; r++) {
+        const block_q8_K *xb = (const block_q8_K *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            int32_t sumi = 0, summ = 0;
+            for (int j = 0; j < QK_K / 32; j++) {
+                uint8_t sc, m;
+                kn_scale_min_k4(j, wb[i].scales, &sc, &m);
+                const uint8_t *q = wb[i].qs + 32 * (j / 2);
+                const int8_t *a = xb[i].qs + 32 * j;
+                int s = 0;
+                for (int l = 0; l < 32; l++) {
+                    int lo = j & 1 ? q[l] >> 4 : q[l] & 0xF;
+                    int hi = (wb[i].qh[l] >> j) & 1; /* bit j of qh[l]: sub-block j = 2c or 2c+1 */
+                    s += (lo | hi << 4) * a[l];
+                }
+                sumi += sc * s;
+                summ += m * (xb[i].bsums[2 * j] + xb[i].bsums[2 * j + 1]);
+            }
+            sum += xb[i].d * kn_f16_to_f32(wb[i].d) * sumi - xb[i].d * kn_f16_to_f32(wb[i].dmin) * summ;
+        }
+        out[r * os] = sum;
+    }
+}
+
+/* q6_K: d*xd * sum_g scales[g] * sum over group g of (q-32)*x. */
+void kn_mdot_q6_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
+                              float *out, size_t os) {
+    const block_q6_K *wb = w;
+    for (int r = 0; r < nrx; r++) {
+        const block_q8_K *xb = (const block_q8_K *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n / QK_K; i++) {
+            int8_t q[QK_K];
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *ql = wb[i].ql + 64 * h, *qh = wb[i].qh + 32 * h;
+                int8_t *o = q + 128 * h;
+                for (int l = 0; l < 32; l++) {
+                    o[l] = (int8_t)(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                    o[l + 32] = (int8_t)(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                    o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                    o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+                }
+            }
+            int32_t sumi = 0;
+            for (int g = 0; g < QK_K / 16; g++) {
+                int s = 0;
+                for (int l = 0; l < 16; l++) s += q[16 * g + l] * xb[i].qs[16 * g + l];
+                sumi += wb[i].scales[g] * s;
+            }
+            sum += xb[i].d * kn_f16_to_f32(wb[i].d) * sumi;
+        }
+        out[r * os] = sum;
+    }
+}
+
+/* ---- float weights against f32 activations (x_stride in bytes like the others) -------------- */
+
+void kn_mdot_f32_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out,
+                        size_t os) {
+    const float *wf = w;
+    for (int r = 0; r < nrx; r++) {
+        const float *xf = (const float *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n; i++) sum += wf[i] * xf[i];
+        out[r * os] = sum;
+    }
+}
+
+void kn_mdot_f16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out,
+                        size_t os) {
+    const uint16_t *wh = w;
+    for (int r = 0; r < nrx; r++) {
+        const float *xf = (const float *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n; i++) sum += kn_f16_to_f32(wh[i]) * xf[i];
+        out[r * os] = sum;
+    }
+}
+
+void kn_mdot_bf16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out,
+                         size_t os) {
+    const uint16_t *wh = w;
+    for (int r = 0; r < nrx; r++) {
+        const float *xf = (const float *)((const uint8_t *)x + r * xs);
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n; i++) sum += kn_bf16_to_f32(wh[i]) * xf[i];
+        out[r * os] = sum;
+    }
+}

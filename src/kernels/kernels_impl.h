@@ -1,0 +1,160 @@
+/*
+ * kernels_impl.h — private to src/kernels: ggml's block layouts and the per-ISA function tables.
+ *
+ * Block layouts (byte-for-byte ggml's; every struct is packed by construction — only 1- and
+ * 2-byte members, or a leading float whose size keeps the rest aligned — and the static_asserts
+ * below pin the sizes against kn_traits):
+ *
+ *   q8_0 (32 elements, 34 B):  f16 d; int8 qs[32]              x[j] = d * qs[j]
+ *   q4_0 (32 elements, 18 B):  f16 d; uint8 qs[16]             x[j]    = d * ((qs[j] & 15) - 8)
+ *                                                              x[j+16] = d * ((qs[j] >> 4) - 8)
+ *   q4_K (256, 144 B): f16 d, dmin; uint8 scales[12]; uint8 qs[128]
+ *        8 sub-blocks of 32; sub-block j has 6-bit scale sc_j and min m_j (see kn_scale_min_k4);
+ *        x = d*sc_j*q - dmin*m_j with q in 0..15. qs[32*c + l] holds element 64c+l in its low
+ *        nibble and element 64c+32+l in its high nibble (c = 0..3).
+ *   q5_K (256, 176 B): f16 d, dmin; scales[12]; uint8 qh[32]; uint8 qs[128]
+ *        as q4_K plus a 5th bit: element 64c+l takes bit 2c of qh[l], element 64c+32+l bit 2c+1.
+ *   q6_K (256, 210 B): uint8 ql[128]; uint8 qh[64]; int8 scales[16]; f16 d
+ *        16 sub-blocks of 16, x = d*scales[i/16]*(q-32), q in 0..63. In half h (128 elements,
+ *        ql += 64h, qh += 32h), for l in 0..31: element 128h+l      = ql[l] low  | qh[l] bits 0-1
+ *                                              element 128h+l+32   = ql[l+32] low | bits 2-3
+ *                                              element 128h+l+64   = ql[l] high | bits 4-5
+ *                                              element 128h+l+96   = ql[l+32] high | bits 6-7
+ *   q8_K (256, 292 B): float d; int8 qs[256]; int16 bsums[16]   x[j] = d*qs[j];
+ *        bsums[g] = sum of qs[16g .. 16g+15] (lets K-quant dots apply the mins without a pass).
+ *
+ * Invariant of every dot kernel here: n is a multiple of the weight type's block size (the public
+ * entry points never call them otherwise), and pointers need no alignment beyond 1 byte.
+ */
+#ifndef CIRRUS_KERNELS_IMPL_H
+#define CIRRUS_KERNELS_IMPL_H
+
+#include <assert.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define QK8_0 32
+#define QK4_0 32
+#define QK_K 256
+#define K_SCALE_SIZE 12
+
+typedef struct {
+    uint16_t d;
+    int8_t qs[QK8_0];
+} block_q8_0;
+
+typedef struct {
+    uint16_t d;
+    uint8_t qs[QK4_0 / 2];
+} block_q4_0;
+
+typedef struct {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qs[QK_K / 2];
+} block_q4_K;
+
+typedef struct {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];
+    uint8_t qs[QK_K / 2];
+} block_q5_K;
+
+typedef struct {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    uint16_t d;
+} block_q6_K;
+
+typedef struct {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+} block_q8_K;
+
+static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
+static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
+static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
+static_assert(sizeof(block_q5_K) == 176, "q5_K layout");
+static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
+static_assert(sizeof(block_q8_K) == 292, "q8_K layout");
+
+/* 6-bit scale and min of sub-block j (0..7) of a q4_K / q5_K block. scales[0..3] hold the low 6
+ * bits of sc_0..3, scales[4..7] those of m_0..3; scales[8..11] hold sc_4..7 (low nibble) and
+ * m_4..7 (high nibble), whose top 2 bits sit in the top 2 bits of scales[0..3] / scales[4..7]. */
+static inline void kn_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+/* Round to nearest, ties to even, for |f| < 2^22: adding 1.5*2^23 leaves the integer in the low
+ * mantissa bits. ggml's nearest_int; quantizers must use it so their bytes agree with ggml's. */
+static inline int kn_nearest_int(float f) {
+    float v = f + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &v, sizeof i);
+    return (i & 0x007FFFFF) - 0x00400000;
+}
+
+/* ---- row-level helpers shared across files (reference implementations) ------------------ */
+
+void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
+void kn_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
+
+/* ---- kernels on quantized activations ----------------------------------------------------
+ *
+ * The fast matmul quantizes activations once (q8_0 for q4_0/q8_0 weights, q8_K for K-quants,
+ * none for float weights) and then calls, per weight row, a "multi-dot":
+ *
+ *   out[r * out_stride] = dot(w, x + r * x_stride)   for r in [0, nrx), 1 <= nrx <= KN_NRX
+ *
+ * x is a row of the activation type (kn_act_type(t)); nrx > 1 lets SIMD code load and unpack a
+ * weight block once and use it against several activation rows from registers. */
+#define KN_NRX 4
+
+typedef void (*kn_mdot_fn)(int64_t n, const void *w, const void *x, size_t x_stride, int nrx,
+                           float *out, size_t out_stride);
+
+/* Activation type the fast path uses for weights of type t (KN_F32 for float weights). */
+kn_type kn_act_type(kn_type t);
+
+/* Scalar versions with integer arithmetic exactly as the SIMD ones: the portable fallback and the
+ * test oracle for the SIMD kernels. */
+void kn_mdot_q8_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_q5_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_q6_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_f32_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_f16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+void kn_mdot_bf16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+
+/* One ISA's kernels. NULL entries fall back to the scalar ones. */
+typedef struct {
+    const char *name;
+    kn_mdot_fn mdot[KN_TYPE_COUNT];
+    /* Activation quantizers (same results as the references, bit for bit). */
+    void (*quantize_q8_0)(const float *x, block_q8_0 *y, int64_t n);
+    void (*quantize_q8_K)(const float *x, block_q8_K *y, int64_t n);
+} kn_isa_table;
+
+/* Filled by dot_avx2.c / dot_avx512.c; only read after cpuid says the ISA is there. */
+void kn_fill_avx2(kn_isa_table *tab);
+void kn_fill_avx512(kn_isa_table *tab);
+
+/* The table in effect (never NULL after kn_init; kn_matmul and kn_dot call kn_init lazily). */
+const kn_isa_table *kn_active(void);
+/* True when kn_set_scalar(true) is in force. */
+bool kn_scalar_forced(void);
+
+#endif
