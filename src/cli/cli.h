@@ -13,6 +13,7 @@ int cmd_run(int argc, char **argv);      /* cmd_run.c */
 int cmd_model(int argc, char **argv);    /* cmd_model.c: info, synth */
 int cmd_tokenize(int argc, char **argv); /* cmd_tokenize.c */
 int cmd_logits(int argc, char **argv);   /* cmd_logits.c */
+int cmd_bench(int argc, char **argv);    /* cmd_bench.c */
 
 /* Shared helpers (cli_util.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,7 @@ static const command g_commands[] = {
     {"model", cmd_model, "inspect (info) or synthesize (synth) GGUF models"},
     {"tokenize", cmd_tokenize, "tokenize text or a test-vector file"},
     {"logits", cmd_logits, "print top logits per position (teacher forcing)"},
+    {"bench", cmd_bench, "measure prefill, decode and batched decode speed"},
 };
 
 static void usage(FILE *f) {
