@@ -58,10 +58,15 @@ size_t tok_piece(const tok_vocab *v, int32_t id, bool render_special, char *buf,
 /* The vocabulary string of an id as stored (for logs and `model info`). NULL if invalid. */
 const char *tok_text(const tok_vocab *v, int32_t id);
 
+/* The longest piece any id renders to (bytes, with render_special). */
+size_t tok_max_piece(const tok_vocab *v);
+
 /*
- * Streaming detokenizer. Feed ids one at a time; it emits only complete UTF-8 characters and
- * holds back a trailing partial one until the next id completes it (or flush emits it as U+FFFD).
- * For SPM it also drops the leading space the tokenizer added at the start of the text.
+ * Streaming detokenizer. Feed ids one at a time; it emits only complete, valid UTF-8 characters
+ * and holds back a trailing partial one until the next id completes it (or flush emits it as
+ * U+FFFD); bytes that can never form a character come out as U+FFFD at once.
+ * For SPM it also drops the leading space the tokenizer added at the start of the text: when
+ * streaming a continuation of a prompt, set at_start = false after tok_stream_init.
  */
 typedef struct {
     char pending[8];
@@ -70,7 +75,9 @@ typedef struct {
 } tok_stream;
 
 void tok_stream_init(tok_stream *s);
-/* Appends decoded bytes to out (up to cap); returns bytes written. cap >= 64 guarantees room. */
+/* Appends decoded bytes to out (up to cap); returns bytes written. cap >= 3 * (tok_max_piece(v) + 4)
+ * guarantees room (64 does for pieces of up to 17 bytes); with less, characters that do not fit
+ * are dropped, never split. */
 size_t tok_stream_push(const tok_vocab *v, tok_stream *s, int32_t id, bool render_special, char *out,
                        size_t cap);
 size_t tok_stream_flush(tok_stream *s, char *out, size_t cap);
