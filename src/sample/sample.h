@@ -79,8 +79,10 @@ typedef struct smp_chain smp_chain;
 
 cirrus_status smp_chain_new(const smp_params *p, int32_t n_vocab, smp_chain **out);
 void smp_chain_free(smp_chain *c);
-/* Appends a custom processor, run after the penalties and before truncation / selection. The
- * chain takes ownership. At most 8. */
+/* Appends a custom processor, run after the penalties and before truncation / selection. On
+ * success the chain takes ownership (proc->free runs at smp_chain_free); on failure (CIRRUS_ERR_FULL
+ * past SMP_MAX_PROCS, CIRRUS_ERR_INVALID without apply) the caller keeps it. */
+#define SMP_MAX_PROCS 8
 cirrus_status smp_chain_add(smp_chain *c, const smp_proc *proc);
 
 /* Top-N logprobs of one step. */
@@ -94,12 +96,23 @@ typedef struct {
 } smp_logprobs;
 
 /*
- * Picks the next token from logits (n_vocab floats, not modified). If lp is non-NULL and
+ * Picks the next token from logits (n_vocab floats, not modified). h may be NULL (no history;
+ * processors then see an empty one). If lp is non-NULL and
  * n_logprobs >= 0, fills it (n_logprobs alternatives, capped at SMP_MAX_TOP_LOGPROBS).
  * Allocation-free: the candidate buffer is owned by the chain.
+ * If bias, penalties and processors leave no candidate with a finite logit (a request that bans
+ * every token), it returns the argmax of the raw logits rather than an invalid id.
  */
 int32_t smp_sample(smp_chain *c, const float *logits, const smp_history *h, int n_logprobs,
                    smp_logprobs *lp);
+
+/*
+ * Debug / test hook: the candidates the last smp_sample() chose among, in the chain's buffer
+ * (valid until the next call). After sampling: what survived top-k / top-p / min-p (logits before
+ * the temperature, which the draw applies). After greedy: what survived the custom processors.
+ * 0 if the last call fell back (every candidate removed) or nothing was sampled yet.
+ */
+size_t smp_chain_last_cands(const smp_chain *c, const smp_cand **out);
 
 /* ---- stop sequences ------------------------------------------------------------------------ */
 
