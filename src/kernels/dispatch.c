@@ -11,7 +11,9 @@
  *  2. kn_set_scalar only flips an atomic flag read at each entry point: the references are used
  *     while it is set, whatever the CPU. It must not be flipped while another thread is inside a
  *     kn_matmul (tests and benchmarks flip it between calls).
- *  3. CIRRUS_KN_ISA=scalar|avx2|avx512-vnni in the environment caps the tier (A/B runs, and tests of
+ *  3. A SIMD tier is used only after kn_isa_selftest agrees with the scalar kernels on it (see
+ *     selftest.c for why); a tier that fails is logged and skipped.
+ *  4. CIRRUS_KN_ISA=scalar|avx2|avx512-vnni in the environment caps the tier (A/B runs, and tests of
  *     a lower tier on a machine that has a higher one). It can lower the choice, never raise it
  *     above what cpuid reports.
  *
@@ -64,20 +66,29 @@ static void detect(void) {
     g_have[TIER_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                         __builtin_cpu_supports("f16c");
     g_tables[TIER_AVX2].name = "avx2";
+    /* The fill functions are compiled with their ISA's flags, so even storing the pointers may use
+     * its instructions: call them only where cpuid says the ISA is there. */
+    if (g_have[TIER_AVX2]) kn_fill_avx2(&g_tables[TIER_AVX2]);
     inherit(&g_tables[TIER_AVX2], &g_tables[TIER_SCALAR]);
 
     g_have[TIER_AVX512] = g_have[TIER_AVX2] && __builtin_cpu_supports("avx512f") &&
                           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
     g_tables[TIER_AVX512].name = "avx512-vnni";
+    if (g_have[TIER_AVX512]) kn_fill_avx512(&g_tables[TIER_AVX512]);
     inherit(&g_tables[TIER_AVX512], &g_tables[TIER_AVX2]);
 
     g_best = TIER_SCALAR;
     for (int i = TIER_COUNT - 1; i > TIER_SCALAR; i--) {
-        if (g_have[i]) {
-            g_best = i;
-            break;
+        if (!g_have[i]) continue;
+        const char *what = "";
+        if (!kn_isa_selftest(&g_tables[i], &what)) {
+            CIRRUS_WARN("kernels: %s kernels disagree with the scalar ones (%s); not using them",
+                        g_tables[i].name, what);
+            continue; /* g_have stays: kn_force_isa can still pick it, so the tests fail on it */
         }
+        g_best = i;
+        break;
     }
     const char *cap = getenv("CIRRUS_KN_ISA");
     if (cap) {

@@ -106,6 +106,20 @@ static inline int kn_nearest_int(float f) {
     return (i & 0x007FFFFF) - 0x00400000;
 }
 
+/* All 8 scales (out[0..7]) and 8 mins (out[8..15]) of a q4_K / q5_K block at once, with word
+ * operations instead of 8 kn_scale_min_k4 calls (the same unpacking, four bytes at a time). */
+static inline void kn_unpack_scales_k4(const uint8_t *q, uint8_t out[16]) {
+    const uint32_t m6 = 0x3F3F3F3F, m4 = 0x0F0F0F0F, m2 = 0x03030303;
+    uint32_t u[4];
+    memcpy(u, q, 12);
+    u[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* m_4..7 */
+    const uint32_t mins_lo = u[1] & m6;                     /* m_0..3 */
+    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);          /* sc_4..7 */
+    u[2] = mins_lo;
+    u[0] &= m6;                                              /* sc_0..3 */
+    memcpy(out, u, 16);
+}
+
 /* ---- row-level helpers shared across files (reference implementations) ------------------ */
 
 void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
@@ -151,6 +165,10 @@ typedef struct {
 /* Filled by dot_avx2.c / dot_avx512.c; only read after cpuid says the ISA is there. */
 void kn_fill_avx2(kn_isa_table *tab);
 void kn_fill_avx512(kn_isa_table *tab);
+
+/* Checks a tier's kernels against the scalar ones on a fixed input (selftest.c). False, with
+ * *what naming the first kernel that disagreed, if any does. */
+bool kn_isa_selftest(const kn_isa_table *tab, const char **what);
 
 /* The table in effect (never NULL after kn_init; kn_matmul and kn_dot call kn_init lazily). */
 const kn_isa_table *kn_active(void);

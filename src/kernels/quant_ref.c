@@ -4,7 +4,8 @@
  *
  * These follow ggml's *_ref functions step for step (same rounding, same clamps, same order of
  * float operations), so a row quantized here is byte-identical to llama.cpp's and files written by
- * cirrus load there with the same quality.
+ * cirrus load there with the same quality. One deliberate difference: a block whose values are all
+ * below ~4e-37 (so 1/scale overflows) is written as zeros, where ggml would compute inf * x.
  */
 #include <math.h>
 
@@ -26,7 +27,8 @@ void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
         float amax = 0.0f;
         for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        if (isinf(id)) id = 0.0f; /* amax < ~4e-37: d is 0 as f16 anyway; keeps x*id finite */
         y[i].d = kn_f32_to_f16(d);
         for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
     }
@@ -51,7 +53,8 @@ static void quantize_row_q4_0(const float *x, block_q4_0 *y, int64_t n) {
             }
         }
         const float d = max / -8.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        if (isinf(id)) id = 0.0f; /* |max| < ~2e-38: as for q8_0 */
         y[i].d = kn_f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; j++) {
             /* x*id is in [-8, 8]; +8.5 and truncation rounds half up; 16 clamps to 15 */
@@ -88,12 +91,13 @@ void kn_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n) {
             }
         }
         memset(y[i].bsums, 0, sizeof y[i].bsums);
-        if (amax == 0.0f) {
+        const float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
+        if (amax == 0.0f || isinf(iscale)) { /* isinf: amax < ~4e-37, negligible; ggml would
+                                                 write garbage quants here */
             y[i].d = 0.0f;
             memset(y[i].qs, 0, QK_K);
             continue;
         }
-        const float iscale = -127.0f / max;
         for (int j = 0; j < QK_K; j++) {
             int v = kn_nearest_int(iscale * x[j]);
             y[i].qs[j] = (int8_t)(v < 127 ? v : 127);

@@ -1,0 +1,81 @@
+/*
+ * A start-up check of a SIMD tier against the scalar kernels, run once by kn_init before the tier
+ * is chosen.
+ *
+ * Why: CI and the development machines may lack a tier the production CPU has (the AVX-512 tier
+ * in particular), so its code can reach production having been compiled but never executed. This
+ * check costs well under a millisecond and turns a wrong kernel into a logged warning and the next
+ * tier down, instead of wrong logits. The unit tests (test_kernels_simd.c) do the thorough job on
+ * every tier the test machine has.
+ */
+#include <math.h>
+
+#include "kernels_impl.h"
+
+#define ST_N 512 /* two q8_K blocks, sixteen q8_0 blocks */
+
+static uint32_t st_rng(uint32_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static float st_val(uint32_t *s) { return ((int32_t)(st_rng(s) >> 8) - (1 << 23)) * (1.0f / (1 << 22)); }
+
+bool kn_isa_selftest(const kn_isa_table *tab, const char **what) {
+    static const kn_type types[] = {KN_F32, KN_F16, KN_BF16, KN_Q8_0, KN_Q4_0, KN_Q4_K, KN_Q5_K, KN_Q6_K};
+    float w[ST_N], x[KN_NRX][ST_N];
+    /* room for the widest row: f32 weights / activations */
+    _Alignas(64) uint8_t wq[ST_N * 4], xq[KN_NRX][ST_N * 4], xr[KN_NRX][ST_N * 4];
+    uint32_t seed = 0x2545F491u;
+    for (int i = 0; i < ST_N; i++) w[i] = st_val(&seed);
+    for (int r = 0; r < KN_NRX; r++)
+        for (int i = 0; i < ST_N; i++) x[r][i] = st_val(&seed) * (r + 1);
+    /* exact ties for the two rounding rules: amax 127 makes the q8_0 grid step 1 */
+    x[2][0] = 127.0f;
+    x[2][1] = 0.5f;
+    x[2][2] = -2.5f;
+
+    /* Activation quantizers: byte-identical. */
+    for (int r = 0; r < KN_NRX; r++) {
+        tab->quantize_q8_0(x[r], (block_q8_0 *)xq[r], ST_N);
+        kn_quantize_row_q8_0_ref(x[r], (block_q8_0 *)xr[r], ST_N);
+        if (memcmp(xq[r], xr[r], kn_row_size(KN_Q8_0, ST_N)) != 0) {
+            *what = "quantize q8_0";
+            return false;
+        }
+        tab->quantize_q8_K(x[r], (block_q8_K *)xq[r], ST_N);
+        kn_quantize_row_q8_K_ref(x[r], (block_q8_K *)xr[r], ST_N);
+        if (memcmp(xq[r], xr[r], kn_row_size(KN_Q8_K, ST_N)) != 0) {
+            *what = "quantize q8_K";
+            return false;
+        }
+    }
+
+    static const kn_mdot_fn scalar[KN_TYPE_COUNT] = {
+        [KN_F32] = kn_mdot_f32_scalar,         [KN_F16] = kn_mdot_f16_scalar,
+        [KN_BF16] = kn_mdot_bf16_scalar,       [KN_Q8_0] = kn_mdot_q8_0_q8_0_scalar,
+        [KN_Q4_0] = kn_mdot_q4_0_q8_0_scalar,  [KN_Q4_K] = kn_mdot_q4_K_q8_K_scalar,
+        [KN_Q5_K] = kn_mdot_q5_K_q8_K_scalar,  [KN_Q6_K] = kn_mdot_q6_K_q8_K_scalar,
+    };
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        kn_type t = types[k], act = kn_act_type(t);
+        kn_quantize_row_ref(t, w, wq, ST_N);
+        for (int r = 0; r < KN_NRX; r++) kn_quantize_row_ref(act, x[r], xr[r], ST_N);
+        const size_t xs = sizeof xr[0];
+        for (int nrx = 1; nrx <= KN_NRX; nrx++) {
+            float got[KN_NRX], want[KN_NRX];
+            tab->mdot[t](ST_N, wq, xr, xs, nrx, got, 1);
+            scalar[t](ST_N, wq, xr, xs, nrx, want, 1);
+            for (int r = 0; r < nrx; r++) {
+                /* values are O(1) with ST_N terms: a right kernel agrees to ~1e-5 */
+                if (!(fabsf(got[r] - want[r]) <= 1e-3f * (1.0f + fabsf(want[r])))) {
+                    *what = kn_type_traits(t)->name;
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}

@@ -1,0 +1,265 @@
+/*
+ * kernels: every SIMD tier the machine has, against the scalar oracles.
+ *
+ * Two oracles, two tolerances:
+ *  - the scalar kernels on the same quantized activations (kn_mdot_*_scalar): integer block sums
+ *    are exact in both, only the float combination of blocks differs, so the tolerance is tight:
+ *    1e-5 of the sum of the magnitudes of the terms;
+ *  - kn_dot_ref on f32 activations (in test_kernels.c): loose, bounded by activation quantization.
+ * Quantizers must be byte-identical to the references, ties and extremes included.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/core.h"
+#include "kernels/kernels_impl.h"
+
+bool kn_force_isa(const char *name); /* dispatch.c test hook */
+
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static uint32_t rng_u32(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 32);
+}
+static float rng_gauss(void) {
+    float u = ((rng_u32() >> 8) + 1) * (1.0f / 16777217.0f), v = (rng_u32() >> 8) * (1.0f / 16777216.0f);
+    return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
+}
+
+static const kn_type types[] = {KN_F32, KN_F16, KN_BF16, KN_Q8_0, KN_Q4_0, KN_Q4_K, KN_Q5_K, KN_Q6_K};
+#define N_TYPES (sizeof types / sizeof types[0])
+
+static kn_mdot_fn scalar_mdot(kn_type t) {
+    switch (t) {
+    case KN_F32: return kn_mdot_f32_scalar;
+    case KN_F16: return kn_mdot_f16_scalar;
+    case KN_BF16: return kn_mdot_bf16_scalar;
+    case KN_Q8_0: return kn_mdot_q8_0_q8_0_scalar;
+    case KN_Q4_0: return kn_mdot_q4_0_q8_0_scalar;
+    case KN_Q4_K: return kn_mdot_q4_K_q8_K_scalar;
+    case KN_Q5_K: return kn_mdot_q5_K_q8_K_scalar;
+    case KN_Q6_K: return kn_mdot_q6_K_q8_K_scalar;
+    default: return NULL;
+    }
+}
+
+/* Input shapes for x: plain Gaussian, and the extremes the brief asks for. */
+typedef enum { IN_GAUSS, IN_ZERO, IN_HUGE, IN_DENORMAL, IN_TIES, IN_COUNT } input_kind;
+static const char *input_name[IN_COUNT] = {"gauss", "zero", "huge", "denormal", "ties"};
+
+/* huge: the largest scale the activation format can carry. q8_0 keeps its scale in f16, so
+ * amax/127 must stay below 65504 (amax < 8.3e6); q8_K's scale is f32 (1e30 is fine); f32
+ * activations go up to where w*x still fits a float. */
+static float huge_for(kn_type act) { return act == KN_Q8_0 ? 1e6f : act == KN_Q8_K ? 1e30f : 1e30f; }
+
+static void fill_x(float *x, int64_t n, input_kind kind, kn_type act) {
+    for (int64_t i = 0; i < n; i++) {
+        switch (kind) {
+        case IN_GAUSS: x[i] = rng_gauss(); break;
+        case IN_ZERO: x[i] = 0.0f; break;
+        case IN_HUGE: x[i] = rng_gauss() * huge_for(act) * (i % 7 == 0 ? 1.0f : 1e-3f); break;
+        case IN_DENORMAL: x[i] = rng_gauss() * 1e-40f; break;
+        case IN_TIES: /* block max 127 -> q8_0 step exactly 1, so x.5 values are exact ties */
+            x[i] = (i % 32 == 0) ? 127.0f : (float)((int)(rng_u32() % 200) - 100) + 0.5f;
+            break;
+        default: break;
+        }
+    }
+}
+
+/* ---- quantizers: byte-identical ------------------------------------------------------------------ */
+
+static void test_quantizers(const char *isa) {
+    enum { N = 1024 };
+    static float x[N];
+    static uint8_t a[N * 2], b[N * 2];
+    const kn_isa_table *tab = kn_active();
+    for (int kind = 0; kind < IN_COUNT; kind++) {
+        for (int act = 0; act < 2; act++) {
+            kn_type t = act ? KN_Q8_K : KN_Q8_0;
+            fill_x(x, N, (input_kind)kind, t);
+            if (kind == IN_HUGE) x[5] = -x[5] * 10; /* a negative max */
+            size_t bytes = kn_row_size(t, N);
+            memset(a, 0xAA, sizeof a);
+            memset(b, 0x55, sizeof b);
+            if (t == KN_Q8_0) tab->quantize_q8_0(x, (block_q8_0 *)a, N);
+            else tab->quantize_q8_K(x, (block_q8_K *)a, N);
+            kn_quantize_row_ref(t, x, b, N);
+            CHECK_MSG(memcmp(a, b, bytes) == 0, "%s quantize %s on %s input differs", isa,
+                      kn_type_traits(t)->name, input_name[kind]);
+        }
+    }
+    /* +a and -a both present: the reference takes the first as the max; so must SIMD */
+    for (int i = 0; i < N; i++) x[i] = 0.25f;
+    x[40] = -3.0f;
+    x[41] = 3.0f;
+    tab->quantize_q8_K(x, (block_q8_K *)a, N);
+    kn_quantize_row_ref(KN_Q8_K, x, b, N);
+    CHECK_MSG(memcmp(a, b, kn_row_size(KN_Q8_K, N)) == 0, "%s q8_K sign of max", isa);
+}
+
+/* ---- multi-dots vs the scalar oracle ------------------------------------------------------------ */
+
+/* Sum of |terms| the kernels add up: |w_i x_i| plus, for q4_K / q5_K, the min part |dmin*m| |x|
+ * counted twice (it is subtracted from the scale part, which can exceed |w| by that much). */
+static double magnitude(kn_type t, const uint8_t *wq, const float *xd, int64_t n) {
+    float *wd = malloc(sizeof(float) * n), *md = malloc(sizeof(float) * n);
+    kn_dequantize_row_ref(t, wq, wd, n);
+    memset(md, 0, sizeof(float) * n);
+    if (t == KN_Q4_K || t == KN_Q5_K) {
+        size_t rs = kn_row_size(t, n);
+        uint8_t *z = malloc(rs);
+        memcpy(z, wq, rs);
+        for (int64_t b = 0; b < n / QK_K; b++) {
+            if (t == KN_Q4_K) memset(((block_q4_K *)z)[b].qs, 0, QK_K / 2);
+            else {
+                memset(((block_q5_K *)z)[b].qs, 0, QK_K / 2);
+                memset(((block_q5_K *)z)[b].qh, 0, QK_K / 8);
+            }
+        }
+        kn_dequantize_row_ref(t, z, md, n); /* = -dmin * m_j */
+        free(z);
+    }
+    double mag = 0;
+    for (int64_t i = 0; i < n; i++) mag += (fabs(wd[i]) + 2 * fabs(md[i])) * fabs(xd[i]);
+    free(wd);
+    free(md);
+    return mag;
+}
+
+static void check_mdot(const char *isa, kn_type t, int64_t n, input_kind kind) {
+    const kn_type act = kn_act_type(t);
+    const size_t wrs = kn_row_size(t, n), xrs = kn_row_size(act, n);
+    float *w = malloc(sizeof(float) * n), *x = malloc(sizeof(float) * n * KN_NRX);
+    float *xd = malloc(sizeof(float) * n * KN_NRX);
+    uint8_t *wq = malloc(wrs), *xq = malloc(xrs * KN_NRX);
+    for (int64_t i = 0; i < n; i++) w[i] = kind == IN_ZERO ? 0.0f : rng_gauss();
+    fill_x(x, n * KN_NRX, kind, act);
+    kn_quantize_row_ref(t, w, wq, n);
+    for (int r = 0; r < KN_NRX; r++) {
+        kn_quantize_row_ref(act, x + r * n, xq + r * xrs, n);
+        kn_dequantize_row_ref(act, xq + r * xrs, xd + r * n, n);
+    }
+    kn_mdot_fn fast = kn_active()->mdot[t], ref = scalar_mdot(t);
+    for (int nrx = 1; nrx <= KN_NRX; nrx++) {
+        float got[KN_NRX * 3], want[KN_NRX];
+        for (int r = 0; r < KN_NRX * 3; r++) got[r] = NAN;
+        fast(n, wq, xq, xrs, nrx, got, 3); /* out stride 3: must write only every third */
+        ref(n, wq, xq, xrs, nrx, want, 1);
+        for (int r = 0; r < nrx; r++) {
+            double mag = magnitude(t, wq, xd + r * n, n);
+            double tol = 1e-5 * mag;
+            CHECK_MSG(fabs((double)got[3 * r] - want[r]) <= tol || (got[3 * r] == want[r]),
+                      "%s %s n=%lld nrx=%d r=%d %s: %.9g vs %.9g (tol %.3g)", isa, kn_type_traits(t)->name,
+                      (long long)n, nrx, r, input_name[kind], got[3 * r], want[r], tol);
+            if (kind == IN_ZERO) CHECK(got[3 * r] == 0.0f);
+        }
+        for (int r = 0; r < nrx; r++) CHECK(isnan(got[3 * r + 1]) && isnan(got[3 * r + 2]));
+    }
+    free(w);
+    free(x);
+    free(xd);
+    free(wq);
+    free(xq);
+}
+
+static void test_mdots(const char *isa) {
+    for (size_t k = 0; k < N_TYPES; k++) {
+        kn_type t = types[k];
+        int64_t bs = kn_type_traits(t)->blck_size;
+        /* block types: 1, 3, 7 blocks (odd multiples); float types: sizes around the 8/16 widths */
+        static const int64_t nblk[] = {1, 3, 7, 16};
+        static const int64_t nflt[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 67, 256};
+        const int64_t *ns = bs == 1 ? nflt : nblk;
+        size_t nn = bs == 1 ? sizeof nflt / sizeof nflt[0] : sizeof nblk / sizeof nblk[0];
+        for (size_t j = 0; j < nn; j++)
+            for (int kind = 0; kind < IN_COUNT; kind++) check_mdot(isa, t, ns[j] * bs, (input_kind)kind);
+    }
+}
+
+/* ---- matmul on this tier vs per-element scalar oracle -------------------------------------------- */
+
+static void check_matmul(const char *isa, cirrus_pool *pool, kn_type t, int64_t M, int64_t K,
+                         int64_t T, input_kind kind) {
+    const kn_type act = kn_act_type(t);
+    const size_t rs = kn_row_size(t, K), xrs = kn_row_size(act, K);
+    float *Wf = malloc(sizeof(float) * M * K), *x = malloc(sizeof(float) * T * K);
+    float *xd = malloc(sizeof(float) * K), *y = malloc(sizeof(float) * T * M);
+    uint8_t *W = malloc(rs * M), *xq = malloc(xrs);
+    for (int64_t i = 0; i < M * K; i++) Wf[i] = rng_gauss();
+    fill_x(x, T * K, kind, act);
+    for (int64_t m = 0; m < M; m++) kn_quantize_row_ref(t, Wf + m * K, W + m * rs, K);
+    for (int64_t i = 0; i < T * M; i++) y[i] = NAN;
+    kn_matmul(pool, t, W, M, K, x, T, y);
+    int bad = 0;
+    for (int64_t tt = 0; tt < T; tt++) {
+        kn_quantize_row_ref(act, x + tt * K, xq, K);
+        kn_dequantize_row_ref(act, xq, xd, K);
+        for (int64_t m = 0; m < M; m++) {
+            float want;
+            scalar_mdot(t)(K, W + m * rs, xq, 0, 1, &want, 1);
+            double tol = 1e-5 * magnitude(t, W + m * rs, xd, K);
+            if (!(fabs((double)y[tt * M + m] - want) <= tol || y[tt * M + m] == want)) bad++;
+        }
+    }
+    CHECK_MSG(bad == 0, "%s matmul %s M=%lld K=%lld T=%lld %s: %d wrong", isa, kn_type_traits(t)->name,
+              (long long)M, (long long)K, (long long)T, input_name[kind], bad);
+    free(Wf);
+    free(x);
+    free(xd);
+    free(y);
+    free(W);
+    free(xq);
+}
+
+static void test_matmul(const char *isa, cirrus_pool *pool) {
+    static const int64_t Ts[] = {1, 2, 3, 5, 17};
+    static const int64_t Ms[] = {37, 70};
+    for (size_t k = 0; k < N_TYPES; k++) {
+        kn_type t = types[k];
+        int64_t K = kn_type_traits(t)->blck_size == 256 ? 768 : kn_type_traits(t)->blck_size == 32 ? 160 : 75;
+        for (size_t i = 0; i < sizeof Ts / sizeof Ts[0]; i++)
+            for (size_t j = 0; j < sizeof Ms / sizeof Ms[0]; j++)
+                check_matmul(isa, Ts[i] == 3 ? NULL : pool, t, Ms[j], K, Ts[i], IN_GAUSS);
+        for (int kind = IN_ZERO; kind < IN_COUNT; kind++) check_matmul(isa, pool, t, 37, K, 5, (input_kind)kind);
+    }
+}
+
+/* Growing the scratch for a bigger shape, then going back to a small one, stays right. */
+static void test_scratch_growth(cirrus_pool *pool) {
+    check_matmul("scratch", pool, KN_Q4_0, 40, 4096, 33, IN_GAUSS);
+    check_matmul("scratch", pool, KN_Q4_K, 9, 256, 1, IN_GAUSS);
+    check_matmul("scratch", pool, KN_Q6_K, 40, 2048, 64, IN_GAUSS);
+}
+
+int main(void) {
+    kn_init();
+    cirrus_pool *pool = NULL;
+    CHECK(cirrus_pool_new(2, &pool) == CIRRUS_OK);
+    printf("kernels: detected %s\n", kn_isa_name());
+    static const char *tiers[] = {"scalar", "avx2", "avx512-vnni"};
+    const char *self_test_what = "";
+    for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
+        if (!kn_force_isa(tiers[i])) {
+            printf("  tier %-12s not on this CPU: skipped\n", tiers[i]);
+            continue;
+        }
+        printf("  tier %-12s testing\n", tiers[i]);
+        CHECK_MSG(kn_isa_selftest(kn_active(), &self_test_what), "%s self-test: %s", tiers[i], self_test_what);
+        test_quantizers(tiers[i]);
+        test_mdots(tiers[i]);
+        test_matmul(tiers[i], pool);
+        /* forcing the references is visible whatever the tier (matmul under it: test_kernels.c) */
+        kn_set_scalar(true);
+        CHECK(strcmp(kn_isa_name(), "scalar") == 0);
+        kn_set_scalar(false);
+    }
+    kn_force_isa(NULL);
+    test_scratch_growth(pool);
+    cirrus_pool_free(pool);
+    return check_done("test_kernels_simd");
+}
