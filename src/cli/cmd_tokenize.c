@@ -36,7 +36,7 @@ static tok_vocab *load_vocab(const char *path) {
     cirrus_err err = {{0}};
     gguf_ctx *g = NULL;
     if (gguf_open(path, &g, &err) != CIRRUS_OK) {
-        cli_error("%s: %s", path, err.msg);
+        cli_error("%s", err.msg); /* names the file itself */
         return NULL;
     }
     tok_vocab *v = NULL;

@@ -87,32 +87,32 @@ static bool render(const tok_vocab *v, int32_t id, buf *b, bool *bad_byte) {
     return true; /* unused or undefined: renders as nothing */
 }
 
-cirrus_status tok_build_pieces(tok_vocab *v) {
+cirrus_status tok_build_pieces(tok_vocab *v, cirrus_err *err) {
     buf b = {0};
     v->piece_off = malloc(((size_t)v->n_vocab + 1) * sizeof *v->piece_off);
-    if (!v->piece_off) return CIRRUS_ERR_NOMEM;
+    if (!v->piece_off) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
     bool bad = false;
     for (int32_t id = 0; id < v->n_vocab; id++) {
         if (b.n > UINT32_MAX - (1u << 21)) {
             free(b.p);
-            return CIRRUS_ERR_RANGE;
+            return cirrus_errf(err, CIRRUS_ERR_RANGE, "tokenizer.ggml.tokens: pieces exceed 4 GiB");
         }
         v->piece_off[id] = (uint32_t)b.n;
         size_t before = b.n;
         if (!render(v, id, &b, &bad)) {
             free(b.p);
-            return CIRRUS_ERR_NOMEM;
+            return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
         }
         if (bad) {
-            CIRRUS_ERROR("tokenizer: token %d '%s' is a byte token but not <0xNN>", id, tok_strtab_str(&v->strs, id));
             free(b.p);
-            return CIRRUS_ERR_FORMAT;
+            return cirrus_errf(err, CIRRUS_ERR_FORMAT, "tokenizer.ggml.tokens[%d]: byte token '%.32s' is not <0xNN>",
+                               id, tok_strtab_str(&v->strs, id));
         }
         if (b.n - before > v->max_piece) v->max_piece = b.n - before;
     }
     v->piece_off[v->n_vocab] = (uint32_t)b.n;
     v->piece_blob = b.p ? b.p : malloc(1);
-    return v->piece_blob ? CIRRUS_OK : CIRRUS_ERR_NOMEM;
+    return v->piece_blob ? CIRRUS_OK : cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
 }
 
 size_t tok_piece(const tok_vocab *v, int32_t id, bool render_special, char *out, size_t cap) {
@@ -182,12 +182,12 @@ size_t tok_stream_push(const tok_vocab *v, tok_stream *s, int32_t id, bool rende
     const unsigned char *piece = (const unsigned char *)v->piece_blob + v->piece_off[id];
     size_t n = v->piece_off[id + 1] - v->piece_off[id];
     if (n == 0) return 0;
-    /* The space SPM put before the whole text is not part of it. */
+    /* The space SPM put before the whole text is not part of it (only the first piece's). */
     if (s->at_start && v->kind == TOK_KIND_SPM && v->add_space_prefix && s->n_pending == 0 && piece[0] == ' ') {
         piece++;
         n--;
     }
-    if (n > 0) s->at_start = false;
+    s->at_start = false;
     sink k = {out, cap, 0};
     /* Work on pending + piece; a valid character is copied, an invalid byte becomes U+FFFD, an
      * unfinished character at the very end waits in pending for the next token. */

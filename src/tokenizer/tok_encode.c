@@ -83,14 +83,35 @@ cirrus_status tok_encode(const tok_vocab *v, const char *text, size_t len, bool 
     tok_ids out = {0};
     cirrus_status st = CIRRUS_OK;
     if (len > 0 && !frags_push(&a, (frag){-1, 0, len})) goto oom;
+    /* Fragments are pieces of text, so a token that occurs nowhere in it cuts nothing: find the
+     * ones that do in one pass (a vocabulary may have thousands of added tokens). */
+    uint8_t *present = NULL;
+    if (v->n_special && len > 0) {
+        present = calloc(v->n_vocab, 1);
+        if (!present) goto oom;
+        for (size_t p = 0; p < len; p++) {
+            unsigned char c = (unsigned char)text[p];
+            for (uint64_t m = v->special_lens[c]; m; m &= m - 1) {
+                size_t l = (size_t)__builtin_ctzll(m) + 1;
+                if (l > len - p) break;
+                int32_t id = tok_strtab_find(&v->strs, text + p, l);
+                if (id >= 0 && id < v->n_vocab) present[id] = 1;
+            }
+        }
+    }
     for (size_t i = 0; i < v->n_special && a.n; i++) {
         int32_t id = v->special_ids[i];
         if (!parse_special && (v->attr[id] & (TOK_ATTR_CONTROL | TOK_ATTR_UNKNOWN))) continue;
-        if (!cut(v, id, text, &a, &b)) goto oom;
+        if (!present[id] && v->strs.len[id] <= 64) continue;
+        if (!cut(v, id, text, &a, &b)) {
+            free(present);
+            goto oom;
+        }
         frags t = a;
         a = b;
         b = t;
     }
+    free(present);
 
     if (add_special && v->add_bos) tok_ids_push(&out, v->bos);
     /* SPM: a raw fragment at the start or right after a special token gets the space prefix. */

@@ -141,6 +141,9 @@ struct tok_vocab {
     size_t n_eog;
     int32_t *special_ids; /* control / user-defined / unknown tokens, invariant 4 */
     size_t n_special;
+    /* Prefilter for the special-token partition: bit L-1 of special_lens[b] is set when a special
+     * token of L <= 64 bytes starts with byte b (longer ones are always searched for). */
+    uint64_t special_lens[256];
 
     int32_t spm_bytes[256]; /* SPM byte fallback: "<0xNN>", else the byte itself, else -1 */
 
@@ -158,6 +161,6 @@ cirrus_status tok_bpe_encode(const tok_vocab *v, const char *text, size_t len, t
                              cirrus_err *err);
 
 /* Computes the render_special piece of id into a malloc'ed buffer (load time only). */
-cirrus_status tok_build_pieces(tok_vocab *v);
+cirrus_status tok_build_pieces(tok_vocab *v, cirrus_err *err);
 
 #endif

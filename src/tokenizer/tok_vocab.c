@@ -261,7 +261,7 @@ static cirrus_status fix_specials(tok_vocab *v, const gguf_ctx *g) {
         v->attr[end] = TOK_ATTR_USER_DEFINED;
     }
     if (!ok) return CIRRUS_ERR_NOMEM;
-    qsort(v->eog, v->n_eog, sizeof *v->eog, cmp_i32);
+    if (v->n_eog) qsort(v->eog, v->n_eog, sizeof *v->eog, cmp_i32);
     return CIRRUS_OK;
 }
 
@@ -280,7 +280,12 @@ static cirrus_status build_special_cache(tok_vocab *v, const gguf_ctx *g) {
         if (v->attr[i] & (TOK_ATTR_CONTROL | TOK_ATTR_USER_DEFINED | TOK_ATTR_UNKNOWN))
             keys[v->n_special++] = (uint64_t)(UINT32_MAX - v->strs.len[i]) << 32 | (uint32_t)i;
     qsort(keys, v->n_special, sizeof *keys, cmp_u64);
-    for (size_t i = 0; i < v->n_special; i++) v->special_ids[i] = (int32_t)(uint32_t)keys[i];
+    for (size_t i = 0; i < v->n_special; i++) {
+        int32_t id = v->special_ids[i] = (int32_t)(uint32_t)keys[i];
+        unsigned char b0 = (unsigned char)tok_strtab_str(&v->strs, id)[0];
+        uint32_t len = v->strs.len[id];
+        if (len <= 64) v->special_lens[b0] |= 1ull << (len - 1);
+    }
     free(keys);
 
     /* Phi-3 (by model name, as llama.cpp): special tokens swallow the whitespace after them. */
@@ -362,10 +367,7 @@ cirrus_status tok_load(const gguf_ctx *g, tok_vocab **out, cirrus_err *err) {
         st = cirrus_errf(err, st, "out of memory");
         goto fail;
     }
-    if ((st = tok_build_pieces(v)) != CIRRUS_OK) {
-        st = cirrus_errf(err, st, st == CIRRUS_ERR_NOMEM ? "out of memory" : "tokenizer.ggml.tokens: malformed byte token");
-        goto fail;
-    }
+    if ((st = tok_build_pieces(v, err)) != CIRRUS_OK) goto fail;
     *out = v;
     return CIRRUS_OK;
 fail:
@@ -398,7 +400,7 @@ bool tok_add_bos(const tok_vocab *v) { return v->add_bos; }
 bool tok_add_eos(const tok_vocab *v) { return v->add_eos; }
 
 bool tok_is_eog(const tok_vocab *v, int32_t id) {
-    return id >= 0 && bsearch(&id, v->eog, v->n_eog, sizeof *v->eog, cmp_i32) != NULL;
+    return id >= 0 && v->n_eog && bsearch(&id, v->eog, v->n_eog, sizeof *v->eog, cmp_i32) != NULL;
 }
 
 bool tok_is_special(const tok_vocab *v, int32_t id) {
