@@ -12,11 +12,14 @@
  * Invariants:
  *  1. A request is admitted only when a free slot exists for each of its choices and
  *     prompt + max_tokens fits n_ctx: generation can never run out of KV memory mid-way.
- *  2. Each engine step runs one forward pass holding every decoding sequence's next token plus at
- *     most (n_batch - decoding) prompt tokens of prefilling requests, so a long prompt never stalls
+ *  2. Each engine step runs one forward pass holding the next token of every decoding sequence
+ *     that its tenant's fair share allows (all of them when one tenant is active) plus at most
+ *     (n_batch - decoding) prompt tokens of prefilling requests, so a long prompt never stalls
  *     running streams for more than one step.
  *  3. Waiting requests are picked by weighted deficit round robin over tenants, counted in tokens
- *     (prompt + max_tokens); a tenant under its reserved tokens-per-minute goes first.
+ *     (prompt + max_tokens); a tenant under its reserved tokens-per-minute goes first. While
+ *     tenants contend, each holds at most its weighted share of slots and decodes at most its
+ *     weighted share of tokens per step (equal tokens/s for equal weights; see sched.c).
  *  4. A prefix cached for tenant A is never reused for tenant B.
  *  5. Every submitted request ends with exactly one final event per choice (finish != NONE).
  *
@@ -49,10 +52,11 @@ typedef struct {
 
 #define SCHED_TENANT_MAX 64
 #define SCHED_MAX_CHOICES 16
+#define SCHED_WEIGHT_MAX 1000
 
 typedef struct {
     char tenant[SCHED_TENANT_MAX]; /* fairness key; empty = "default" */
-    uint32_t weight;               /* DRR weight, >= 1 */
+    uint32_t weight;               /* DRR weight, 1..SCHED_WEIGHT_MAX; 0 is taken as 1 */
     uint32_t reserved_tpm;         /* tokens/minute served first; 0 = none */
     const int32_t *prompt;         /* copied by submit */
     int32_t n_prompt;
@@ -63,7 +67,9 @@ typedef struct {
     const char *stops[SMP_MAX_STOPS];
     int32_t n_stops;
     /* Called by the engine thread after it pushes events for this request (may be NULL). Must be
-     * quick and must not call back into sched except sched_poll-free functions. */
+     * quick and must not call back into sched except sched_poll-free functions. Never called
+     * once sched_req_free has returned (sched_req_free waits for a call in progress, so don't
+     * call sched_req_free while holding a lock that notify takes). */
     void (*notify)(void *arg);
     void *notify_arg;
 } sched_req_params;
@@ -85,20 +91,34 @@ typedef struct {
     bool has_logprobs;
     smp_logprobs lp;
     sched_finish finish;         /* != NONE: this choice has ended (text may still carry a flush) */
+    uint64_t step;               /* engine step that produced it (sched_stats.steps numbering) */
 } sched_event;
 
 typedef struct {
     uint32_t prompt_tokens;
     uint32_t cached_tokens;      /* prompt tokens served from the tenant's prefix cache */
-    uint32_t completion_tokens;  /* all choices */
+    uint32_t completion_tokens;  /* all choices; a sampled EOS counts (the model computed it) */
     uint64_t t_submit_ns, t_admit_ns, t_first_token_ns, t_done_ns; /* cirrus_now_ns, 0 if not reached */
 } sched_usage;
 
 typedef struct {
     int32_t queued, running, slots_used, slots_total;
-    uint64_t kv_bytes_total, kv_bytes_used;
+    uint64_t kv_bytes_total, kv_bytes_used; /* used: slots held by running requests */
     uint64_t steps, tokens_prefilled, tokens_generated;
+    int32_t slots_cached;        /* free slots that keep a tenant's prefix (reclaimed LRU) */
+    int32_t tenants;             /* tenants known to the scheduler */
+    uint64_t tokens_cached;      /* prompt tokens served from prefix caches */
 } sched_stats;
+
+/* Per-tenant counters since the tenant was first seen (for /metrics). The table holds up to
+ * SCHED_TENANTS_MAX tenants; an idle tenant may be forgotten (counters restart) when it is full. */
+#define SCHED_TENANTS_MAX 1024
+typedef struct {
+    char tenant[SCHED_TENANT_MAX];
+    uint64_t requests, prompt_tokens, cached_tokens, generated_tokens;
+    int32_t queued, running;     /* requests */
+    int32_t slots_held;
+} sched_tenant_stats;
 
 cirrus_status sched_new(const sched_params *p, sched **out, cirrus_err *err);
 /* Stops accepting, lets running requests finish until deadline_ns (cirrus_now_ns clock), then
@@ -121,5 +141,7 @@ void sched_req_usage(const sched_req *r, sched_usage *u);
 void sched_req_free(sched_req *r);
 
 void sched_get_stats(sched *s, sched_stats *out);
+/* Fills up to cap entries; returns the number of tenants (may exceed cap). */
+int32_t sched_get_tenant_stats(sched *s, sched_tenant_stats *out, int32_t cap);
 
 #endif
