@@ -24,6 +24,9 @@
 #include "kernels_impl.h"
 
 #define INLINE static inline __attribute__((always_inline))
+/* Loops over the NR activation rows must be unrolled completely, or the accumulator arrays live on
+ * the stack instead of in registers (GCC does not unroll them on its own at -O2). */
+#define FOR_R _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)
 
 INLINE float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -132,17 +135,17 @@ static void quantize_q8_K(const float *x, block_q8_K *y, int64_t n) {
 INLINE void mdot_q8_0_nr(int64_t n, const block_q8_0 *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     __m256 acc[KN_NRX];
-    for (int r = 0; r < NR; r++) acc[r] = _mm256_setzero_ps();
+    FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK8_0; i++) {
         const __m256i wq = _mm256_loadu_si256((const __m256i *)w[i].qs);
         const float dw = f16(w[i].d);
-        for (int r = 0; r < NR; r++) {
+        FOR_R {
             const block_q8_0 *xb = XBLK(block_q8_0, r, i);
             __m256i s = dot_i8(_mm256_setzero_si256(), wq, _mm256_loadu_si256((const __m256i *)xb->qs));
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16(xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
         }
     }
-    for (int r = 0; r < NR; r++) out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = hsum_ps(acc[r]);
 }
 
 /* q4_0 nibbles -> 32 int8 in element order: low nibbles are elements 0..15, high 16..31; -8. */
@@ -155,17 +158,17 @@ INLINE __m256i unpack_q4_0(const uint8_t *qs) {
 INLINE void mdot_q4_0_nr(int64_t n, const block_q4_0 *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     __m256 acc[KN_NRX];
-    for (int r = 0; r < NR; r++) acc[r] = _mm256_setzero_ps();
+    FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK4_0; i++) {
         const __m256i wq = unpack_q4_0(w[i].qs);
         const float dw = f16(w[i].d);
-        for (int r = 0; r < NR; r++) {
+        FOR_R {
             const block_q8_0 *xb = XBLK(block_q8_0, r, i);
             __m256i s = dot_i8(_mm256_setzero_si256(), wq, _mm256_loadu_si256((const __m256i *)xb->qs));
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16(xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
         }
     }
-    for (int r = 0; r < NR; r++) out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = hsum_ps(acc[r]);
 }
 
 /* ---- K-quants x q8_K ----------------------------------------------------------------------------
@@ -184,18 +187,18 @@ INLINE void mdot_q4_K_nr(int64_t n, const block_q4_K *w, const uint8_t *x, size_
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[KN_NRX];
-    for (int r = 0; r < NR; r++) acc[r] = _mm256_setzero_ps();
+    FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sm[16];
         kn_unpack_scales_k4(w[i].scales, sm);
         const float d = f16(w[i].d), dmin = f16(w[i].dmin);
         __m256i sumi[KN_NRX];
-        for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
+        FOR_R sumi[r] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * c));
             const __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
             const __m256i s_lo = _mm256_set1_epi16(sm[2 * c]), s_hi = _mm256_set1_epi16(sm[2 * c + 1]);
-            for (int r = 0; r < NR; r++) {
+            FOR_R {
                 const int8_t *a = XBLK(block_q8_K, r, i)->qs + 64 * c;
                 __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)a));
                 __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(a + 32)));
@@ -203,27 +206,27 @@ INLINE void mdot_q4_K_nr(int64_t n, const block_q4_K *w, const uint8_t *x, size_
             }
         }
         const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
-        for (int r = 0; r < NR; r++) {
+        FOR_R {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
             acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xb->d), mins_term(mins16, xb->bsums), acc[r]);
         }
     }
-    for (int r = 0; r < NR; r++) out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = hsum_ps(acc[r]);
 }
 
 INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     __m256 acc[KN_NRX];
-    for (int r = 0; r < NR; r++) acc[r] = _mm256_setzero_ps();
+    FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sm[16];
         kn_unpack_scales_k4(w[i].scales, sm);
         const float d = f16(w[i].d), dmin = f16(w[i].dmin);
         __m256i hb = _mm256_loadu_si256((const __m256i *)w[i].qh); /* bit 2c / 2c+1: chunk c */
         __m256i sumi[KN_NRX];
-        for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
+        FOR_R sumi[r] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++, hb = _mm256_srli_epi16(hb, 2)) {
             const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * c));
             /* per byte, (hb >> k) & 1 is exact despite the 16-bit shift: the mask drops what
@@ -233,7 +236,7 @@ INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
                                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
             const __m256i s_lo = _mm256_set1_epi16(sm[2 * c]), s_hi = _mm256_set1_epi16(sm[2 * c + 1]);
-            for (int r = 0; r < NR; r++) {
+            FOR_R {
                 const int8_t *a = XBLK(block_q8_K, r, i)->qs + 64 * c;
                 __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)a));
                 __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(a + 32)));
@@ -241,13 +244,13 @@ INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_
             }
         }
         const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
-        for (int r = 0; r < NR; r++) {
+        FOR_R {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
             acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xb->d), mins_term(mins16, xb->bsums), acc[r]);
         }
     }
-    for (int r = 0; r < NR; r++) out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = hsum_ps(acc[r]);
 }
 
 /* q6_K: q in 0..63 is unsigned, so sum (q-32)*x = sum q*x - 32 * sum x, and sum x per group of 16
@@ -256,12 +259,12 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     __m256 acc[KN_NRX];
-    for (int r = 0; r < NR; r++) acc[r] = _mm256_setzero_ps();
+    FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)w[i].scales);
         const float d = f16(w[i].d);
         __m256i sumi[KN_NRX];
-        for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
+        FOR_R sumi[r] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
@@ -275,21 +278,21 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
                 const __m256i q = _mm256_or_si256(lowbits, _mm256_slli_epi16(highbits, 4));
                 const int g = 8 * h + 2 * k;
                 const __m256i s = _mm256_set_m128i(_mm_set1_epi16(w[i].scales[g + 1]), _mm_set1_epi16(w[i].scales[g]));
-                for (int r = 0; r < NR; r++) {
+                FOR_R {
                     const int8_t *a = XBLK(block_q8_K, r, i)->qs + 128 * h + 32 * k;
                     sumi[r] = DPWSSD(sumi[r], _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a)), s);
                 }
             }
         }
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-        for (int r = 0; r < NR; r++) {
+        FOR_R {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
             const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb->bsums));
             const __m256i si = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(corr, 5));
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(si), acc[r]);
         }
     }
-    for (int r = 0; r < NR; r++) out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = hsum_ps(acc[r]);
 }
 
 /* ---- float weights x f32 activations (any n; scalar tail) -------------------------------------- */
@@ -303,11 +306,11 @@ INLINE __m256 load_bf16x8(const uint16_t *p) {
     INLINE void NAME(int64_t n, const WT *w, const uint8_t *x, size_t xs, const int NR, float *out, \
                      size_t os) {                                                                   \
         __m256 acc[KN_NRX][2];                                                                      \
-        for (int r = 0; r < NR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();                   \
+        FOR_R acc[r][0] = acc[r][1] = _mm256_setzero_ps();                   \
         int64_t i = 0;                                                                              \
         for (; i + 16 <= n; i += 16) {                                                              \
             const __m256 w0 = LOAD8(w + i), w1 = LOAD8(w + i + 8);                                  \
-            for (int r = 0; r < NR; r++) {                                                          \
+            FOR_R {                                                          \
                 const float *xr = (const float *)(x + (size_t)r * xs) + i;                          \
                 acc[r][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr), acc[r][0]);                    \
                 acc[r][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xr + 8), acc[r][1]);                \
@@ -315,10 +318,10 @@ INLINE __m256 load_bf16x8(const uint16_t *p) {
         }                                                                                           \
         for (; i + 8 <= n; i += 8) {                                                                \
             const __m256 w0 = LOAD8(w + i);                                                         \
-            for (int r = 0; r < NR; r++)                                                            \
+            FOR_R                                                            \
                 acc[r][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps((const float *)(x + (size_t)r * xs) + i), acc[r][0]); \
         }                                                                                           \
-        for (int r = 0; r < NR; r++) {                                                              \
+        FOR_R {                                                              \
             const float *xr = (const float *)(x + (size_t)r * xs);                                  \
             float s = hsum_ps(_mm256_add_ps(acc[r][0], acc[r][1]));                                 \
             for (int64_t j = i; j < n; j++) s += SCALAR(w[j]) * xr[j];                              \
