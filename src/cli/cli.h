@@ -13,6 +13,8 @@ int cmd_run(int argc, char **argv);      /* cmd_run.c */
 int cmd_model(int argc, char **argv);    /* cmd_model.c: info, synth */
 int cmd_tokenize(int argc, char **argv); /* cmd_tokenize.c */
 int cmd_logits(int argc, char **argv);   /* cmd_logits.c */
+int cmd_serve(int argc, char **argv);    /* cmd_serve.c: the OpenAI-compatible server */
+int cmd_loadgen(int argc, char **argv);  /* cmd_loadgen.c: streaming load generator */
 int cmd_bench(int argc, char **argv);    /* cmd_bench.c */
 
 /* Shared helpers (cli_util.c). */

@@ -17,6 +17,8 @@ static const command g_commands[] = {
     {"model", cmd_model, "inspect (info) or synthesize (synth) GGUF models"},
     {"tokenize", cmd_tokenize, "tokenize text or a test-vector file"},
     {"logits", cmd_logits, "print top logits per position (teacher forcing)"},
+    {"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API"},
+    {"loadgen", cmd_loadgen, "drive a server with streaming clients and report latency"},
     {"bench", cmd_bench, "measure prefill, decode and batched decode speed"},
 };
 

@@ -1,0 +1,141 @@
+/* Private to src/api: the service struct, the JSON writer, the arena, metrics and the generation
+ * entry points shared between the api_*.c files. */
+#ifndef CIRRUS_API_INTERNAL_H
+#define CIRRUS_API_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api/api.h"
+
+/* ---- arena (api_json.c) -------------------------------------------------------------------- */
+
+void api_arena_init(api_arena *a, size_t max);
+void *api_arena_alloc(api_arena *a, size_t n);           /* 16-aligned, zeroed; NULL past max */
+char *api_arena_strdup(api_arena *a, const char *s, size_t n);
+void api_arena_free(api_arena *a);
+
+/* ---- JSON writer (api_json.c) ----------------------------------------------------------------
+ * Appends to a growable buffer that never exceeds max; after a failed growth every call is a
+ * no-op and failed is set, so callers check once at the end. Commas are inserted by nesting
+ * state. Strings are escaped and made valid UTF-8 (bad bytes become U+FFFD): model output may
+ * hold byte tokens that do not form characters. */
+#define JW_DEPTH 16
+typedef struct {
+    char *buf;
+    size_t len, cap, max;
+    bool failed;
+    int depth;
+    bool first[JW_DEPTH];
+    bool after_key;
+} jw;
+
+void jw_init(jw *w, size_t max);
+void jw_free(jw *w);
+void jw_reset(jw *w);                               /* empty, keeps the buffer */
+void jw_raw(jw *w, const char *s, size_t n);        /* no separator logic */
+char *jw_extend(jw *w, size_t n);                   /* n raw bytes to fill in place; NULL past max */
+void jw_obj(jw *w);
+void jw_obj_end(jw *w);
+void jw_arr(jw *w);
+void jw_arr_end(jw *w);
+void jw_key(jw *w, const char *k);
+void jw_str(jw *w, const char *s, size_t n);
+void jw_cstr(jw *w, const char *s);                 /* NULL => null */
+void jw_int(jw *w, int64_t v);
+void jw_num(jw *w, double v);                       /* non-finite => -9999 (OpenAI's -inf) */
+void jw_bool(jw *w, bool v);
+void jw_null(jw *w);
+/* Writes the escaped string body (no quotes) of s into w: for keys built from data. */
+void jw_str_body(jw *w, const char *s, size_t n);
+
+/* ---- metrics (api_metrics.c) ------------------------------------------------------------------ */
+
+typedef enum { EP_CHAT, EP_COMPLETIONS, EP_MODELS, EP_HEALTH, EP_METRICS, EP_OTHER, EP_COUNT } api_endpoint;
+
+#define MET_TENANTS 256
+#define MET_STATUS_SLOTS 12
+
+typedef struct {
+    char name[API_TENANT_MAX];
+    _Atomic uint64_t requests, prompt_tokens, cached_tokens, completion_tokens;
+} met_tenant;
+
+#define MET_BUCKETS 12
+typedef struct {
+    const double *le; /* MET_BUCKETS upper bounds in seconds */
+    _Atomic uint64_t count, sum_us;
+    _Atomic uint64_t bucket[MET_BUCKETS]; /* non-cumulative; summed when printed */
+} met_hist;
+
+typedef struct {
+    _Atomic uint64_t requests[EP_COUNT][MET_STATUS_SLOTS];
+    _Atomic uint64_t prompt_tokens, cached_tokens, completion_tokens;
+    _Atomic int64_t inflight;
+    met_hist ttft, itl, queue, duration;
+    pthread_mutex_t tenants_mu; /* guards adding a tenant row; counters are atomic */
+    met_tenant tenants[MET_TENANTS];
+    _Atomic int n_tenants;
+} api_metrics;
+
+void met_init(api_metrics *m);
+void met_destroy(api_metrics *m);
+void met_request(api_metrics *m, api_endpoint ep, int status);
+void met_observe(met_hist *h, uint64_t ns);
+void met_tokens(api_metrics *m, const char *tenant, uint64_t prompt, uint64_t cached, uint64_t completion);
+
+/* ---- the service ------------------------------------------------------------------------------- */
+
+typedef struct {
+    api_model m;
+    char name[API_MODEL_NAME_MAX];
+    const char *bos_text, *eos_text;
+    int64_t created;
+} api_model_entry;
+
+/* In-flight generation requests per tenant, for max_concurrent (429). */
+#define API_CONC_SLOTS 256
+typedef struct {
+    char name[API_TENANT_MAX];
+    int32_t inflight;
+} api_conc;
+
+struct api {
+    api_config cfg;
+    api_model_entry models[API_MAX_MODELS];
+    _Atomic int n_models; /* entries below n_models are complete and immutable */
+    pthread_mutex_t add_mu;
+    atomic_bool ready, draining;
+    api_metrics met;
+    pthread_mutex_t conc_mu;
+    api_conc conc[API_CONC_SLOTS];
+    pthread_mutex_t log_mu;
+};
+
+const api_model_entry *api_find_model(api *a, const char *name);
+/* Reserves a concurrency slot for t (false: over max_concurrent); api_conc_release undoes it. */
+bool api_conc_acquire(api *a, const api_tenant *t);
+void api_conc_release(api *a, const char *tenant);
+
+/* One access-log line and the request metrics, for every request. */
+typedef struct {
+    const char *id, *method, *path, *tenant, *model, *peer, *outcome, *prompt_text;
+    int status;
+    bool stream;
+    uint32_t prompt_tokens, cached_tokens, completion_tokens;
+    uint64_t t_start_ns, queue_ns, ttft_ns, end_ns;
+} api_log_rec;
+void api_log_request(api *a, api_endpoint ep, const api_log_rec *rec);
+
+/* Replies with e (and logs it). */
+void api_reply_error(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant,
+                     const char *model, const api_error *e);
+/* "chatcmpl-" + 24 random characters. */
+void api_make_id(char *out, size_t cap, const char *prefix);
+
+/* api_gen.c: runs a parsed, authenticated generation request; takes ownership of req (and of the
+ * tenant's concurrency slot). Replies, defers or streams. */
+void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const api_tenant *t,
+                   const api_model_entry *me, const char *id);
+
+#endif

@@ -1,0 +1,420 @@
+/*
+ * The service: routing, authentication, the small endpoints (/v1/models, /health, /metrics), the
+ * access log and per-tenant concurrency. Generation itself lives in api_gen.c.
+ *
+ * Order of checks for a generation request, each answering with its own status:
+ *   route (404/405) -> size (413) -> key (401) -> body (400) -> model (404) -> tenant may use the
+ *   model (403) -> loaded (503) -> draining (503) -> tenant concurrency (429) -> sched (503/400).
+ * Authentication comes before parsing so an anonymous client learns nothing about validation.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api/api_internal.h"
+
+cirrus_status api_new(const api_config *cfg, api **out, cirrus_err *err) {
+    *out = NULL;
+    if (sodium_init() < 0) return cirrus_errf(err, CIRRUS_ERR_INTERNAL, "libsodium failed to initialise");
+    if (!cfg->auth.open && !cfg->auth.resolve) return cirrus_errf(err, CIRRUS_ERR_INVALID, "api: auth needs resolve() unless open");
+    api *a = calloc(1, sizeof *a);
+    if (!a) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
+    a->cfg = *cfg;
+    if (a->cfg.retry_after_s <= 0) a->cfg.retry_after_s = 1;
+    pthread_mutex_init(&a->add_mu, NULL);
+    pthread_mutex_init(&a->conc_mu, NULL);
+    pthread_mutex_init(&a->log_mu, NULL);
+    met_init(&a->met);
+    *out = a;
+    return CIRRUS_OK;
+}
+
+void api_free(api *a) {
+    if (!a) return;
+    met_destroy(&a->met);
+    pthread_mutex_destroy(&a->add_mu);
+    pthread_mutex_destroy(&a->conc_mu);
+    pthread_mutex_destroy(&a->log_mu);
+    free(a);
+}
+
+cirrus_status api_add_model(api *a, const api_model *m, cirrus_err *err) {
+    if (!m->name || !*m->name || strlen(m->name) >= API_MODEL_NAME_MAX)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "model name must have 1 to %d characters", API_MODEL_NAME_MAX - 1);
+    if (!m->engine || !m->vocab || m->n_ctx < 1 || m->n_vocab < 1)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "model %s: engine, vocabulary and sizes are required", m->name);
+    pthread_mutex_lock(&a->add_mu);
+    int n = atomic_load(&a->n_models);
+    cirrus_status st = CIRRUS_OK;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(a->models[i].name, m->name)) st = cirrus_errf(err, CIRRUS_ERR_INVALID, "model name '%s' given twice", m->name);
+    if (!st && n == API_MAX_MODELS) st = cirrus_errf(err, CIRRUS_ERR_FULL, "at most %d models", API_MAX_MODELS);
+    if (!st) {
+        api_model_entry *e = &a->models[n];
+        e->m = *m;
+        snprintf(e->name, sizeof e->name, "%s", m->name);
+        e->m.name = e->name;
+        int32_t bos = tok_bos(m->vocab), eos = tok_eos(m->vocab);
+        e->bos_text = bos >= 0 && tok_text(m->vocab, bos) ? tok_text(m->vocab, bos) : "";
+        e->eos_text = eos >= 0 && tok_text(m->vocab, eos) ? tok_text(m->vocab, eos) : "";
+        e->created = (int64_t)time(NULL);
+        atomic_store(&a->n_models, n + 1); /* publish: readers see a complete entry */
+    }
+    pthread_mutex_unlock(&a->add_mu);
+    return st;
+}
+
+void api_set_ready(api *a, bool ready) { atomic_store(&a->ready, ready); }
+void api_set_draining(api *a) { atomic_store(&a->draining, true); }
+
+const api_model_entry *api_find_model(api *a, const char *name) {
+    int n = atomic_load(&a->n_models);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(a->models[i].name, name)) return &a->models[i];
+    return NULL;
+}
+
+/* ---- per-tenant concurrency ------------------------------------------------------------------- */
+
+bool api_conc_acquire(api *a, const api_tenant *t) {
+    if (!t->max_concurrent) return true;
+    bool ok = false;
+    pthread_mutex_lock(&a->conc_mu);
+    api_conc *slot = NULL, *free_slot = NULL;
+    for (int i = 0; i < API_CONC_SLOTS && !slot; i++) {
+        if (!strcmp(a->conc[i].name, t->name)) slot = &a->conc[i];
+        else if (!free_slot && a->conc[i].inflight == 0) free_slot = &a->conc[i];
+    }
+    if (!slot && free_slot) {
+        slot = free_slot;
+        snprintf(slot->name, sizeof slot->name, "%s", t->name);
+    }
+    /* no slot left (over 256 limited tenants busy at once): refuse rather than not count */
+    if (slot && slot->inflight < (int32_t)t->max_concurrent) {
+        slot->inflight++;
+        ok = true;
+    }
+    pthread_mutex_unlock(&a->conc_mu);
+    return ok;
+}
+
+void api_conc_release(api *a, const char *tenant) {
+    pthread_mutex_lock(&a->conc_mu);
+    for (int i = 0; i < API_CONC_SLOTS; i++)
+        if (a->conc[i].inflight > 0 && !strcmp(a->conc[i].name, tenant)) {
+            a->conc[i].inflight--;
+            break;
+        }
+    pthread_mutex_unlock(&a->conc_mu);
+}
+
+/* ---- ids, logs, error replies --------------------------------------------------------------- */
+
+void api_make_id(char *out, size_t cap, const char *prefix) {
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t p = (size_t)snprintf(out, cap, "%s", prefix);
+    for (int i = 0; i < 24 && p + 1 < cap; i++) out[p++] = abc[randombytes_uniform(sizeof abc - 1)];
+    if (p < cap) out[p] = 0;
+}
+
+void api_log_request(api *a, api_endpoint ep, const api_log_rec *rec) {
+    met_request(&a->met, ep, rec->status);
+    if (!a->cfg.access_log) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[96];
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    jw w;
+    jw_init(&w, 1u << 20);
+    jw_obj(&w);
+    jw_key(&w, "ts");
+    jw_cstr(&w, when);
+    jw_key(&w, "id");
+    jw_cstr(&w, rec->id);
+    jw_key(&w, "method");
+    jw_cstr(&w, rec->method);
+    jw_key(&w, "path");
+    jw_cstr(&w, rec->path);
+    jw_key(&w, "status");
+    jw_int(&w, rec->status);
+    jw_key(&w, "tenant");
+    jw_cstr(&w, rec->tenant);
+    jw_key(&w, "model");
+    jw_cstr(&w, rec->model);
+    jw_key(&w, "peer");
+    jw_cstr(&w, rec->peer);
+    if (ep == EP_CHAT || ep == EP_COMPLETIONS) {
+        jw_key(&w, "stream");
+        jw_bool(&w, rec->stream);
+        jw_key(&w, "prompt_tokens");
+        jw_int(&w, rec->prompt_tokens);
+        jw_key(&w, "cached_tokens");
+        jw_int(&w, rec->cached_tokens);
+        jw_key(&w, "completion_tokens");
+        jw_int(&w, rec->completion_tokens);
+        jw_key(&w, "queue_ms");
+        jw_num(&w, (double)rec->queue_ns / 1e6);
+        jw_key(&w, "ttft_ms");
+        jw_num(&w, (double)rec->ttft_ns / 1e6);
+    }
+    jw_key(&w, "duration_ms");
+    jw_num(&w, (double)(rec->end_ns - rec->t_start_ns) / 1e6);
+    jw_key(&w, "outcome");
+    jw_cstr(&w, rec->outcome ? rec->outcome : "ok");
+    if (a->cfg.log_prompts && rec->prompt_text) {
+        jw_key(&w, "prompt");
+        jw_cstr(&w, rec->prompt_text);
+    }
+    jw_obj_end(&w);
+    jw_raw(&w, "\n", 1);
+    if (!w.failed) {
+        pthread_mutex_lock(&a->log_mu);
+        fwrite(w.buf, 1, w.len, a->cfg.access_log);
+        fflush(a->cfg.access_log);
+        pthread_mutex_unlock(&a->log_mu);
+    }
+    jw_free(&w);
+}
+
+static void log_simple(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant, const char *model,
+                       int status) {
+    api_log_rec rec = {.id = id, .method = http_req_method(r), .path = http_req_path(r), .tenant = tenant,
+                       .model = model, .peer = http_req_peer(r), .status = status,
+                       .t_start_ns = http_req_start_ns(r), .end_ns = cirrus_now_ns()};
+    api_log_request(a, ep, &rec);
+}
+
+void api_reply_error(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant, const char *model,
+                     const api_error *e) {
+    char body[1024];
+    size_t n = api_error_json(e, body, sizeof body);
+    if (n >= sizeof body) n = sizeof body - 1;
+    if (e->retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", a->cfg.retry_after_s > e->retry_after_s ? a->cfg.retry_after_s : e->retry_after_s);
+        http_add_header(r, "Retry-After", ra);
+    }
+    http_add_header(r, "X-Request-Id", id);
+    http_reply(r, e->status, "application/json", body, n);
+    log_simple(a, r, ep, id, tenant, model, e->status);
+}
+
+static void reply_json(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant, int status, jw *w) {
+    if (w->failed) {
+        api_error e;
+        api_error_make(&e, API_E_INTERNAL, NULL, "The response did not fit in memory.");
+        api_reply_error(a, r, ep, id, tenant, NULL, &e);
+        return;
+    }
+    http_add_header(r, "X-Request-Id", id);
+    http_reply(r, status, "application/json", w->buf, w->len);
+    log_simple(a, r, ep, id, tenant, NULL, status);
+}
+
+/* ---- small endpoints ------------------------------------------------------------------------ */
+
+static void models_entry(jw *w, const api_model_entry *m) {
+    jw_obj(w);
+    jw_key(w, "id");
+    jw_cstr(w, m->name);
+    jw_key(w, "object");
+    jw_cstr(w, "model");
+    jw_key(w, "created");
+    jw_int(w, m->created);
+    jw_key(w, "owned_by");
+    jw_cstr(w, "cirrus");
+    jw_obj_end(w);
+}
+
+static bool tenant_may_use(const api_tenant *t, const char *model) {
+    if (t->n_models == 0) return true;
+    for (int i = 0; i < t->n_models; i++)
+        if (!strcmp(t->models[i], model)) return true;
+    return false;
+}
+
+static void handle_models(api *a, http_req *r, const char *id, const api_tenant *t) {
+    const char *path = http_req_path(r);
+    jw w;
+    jw_init(&w, 1u << 20);
+    int n = atomic_load(&a->n_models);
+    if (strlen(path) > strlen("/v1/models/")) { /* GET /v1/models/{id} */
+        const char *name = path + strlen("/v1/models/");
+        const api_model_entry *m = api_find_model(a, name);
+        if (!m || !tenant_may_use(t, name)) {
+            api_error e;
+            api_error_make(&e, API_E_NO_MODEL, "model", "The model '%.200s' does not exist or you do not have access to it.", name);
+            api_reply_error(a, r, EP_MODELS, id, t->name, name, &e);
+            jw_free(&w);
+            return;
+        }
+        models_entry(&w, m);
+    } else {
+        jw_obj(&w);
+        jw_key(&w, "object");
+        jw_cstr(&w, "list");
+        jw_key(&w, "data");
+        jw_arr(&w);
+        for (int i = 0; i < n; i++)
+            if (tenant_may_use(t, a->models[i].name)) models_entry(&w, &a->models[i]);
+        jw_arr_end(&w);
+        jw_obj_end(&w);
+    }
+    reply_json(a, r, EP_MODELS, id, t->name, 200, &w);
+    jw_free(&w);
+}
+
+static void handle_health(api *a, http_req *r, const char *id) {
+    const char *state = atomic_load(&a->draining) ? "draining" : atomic_load(&a->ready) ? "ok" : "loading";
+    int status = !strcmp(state, "ok") ? 200 : 503;
+    jw w;
+    jw_init(&w, 4096);
+    jw_obj(&w);
+    jw_key(&w, "status");
+    jw_cstr(&w, state);
+    jw_key(&w, "models");
+    jw_int(&w, atomic_load(&a->n_models));
+    jw_obj_end(&w);
+    if (status == 503) http_add_header(r, "Retry-After", "1");
+    reply_json(a, r, EP_HEALTH, id, NULL, status, &w);
+    jw_free(&w);
+}
+
+static void handle_metrics(api *a, http_req *r, const char *id) {
+    char *text = NULL;
+    size_t len = 0;
+    if (api_metrics_text(a, &text, &len)) {
+        api_error e;
+        api_error_make(&e, API_E_INTERNAL, NULL, "Out of memory formatting metrics.");
+        api_reply_error(a, r, EP_METRICS, id, NULL, NULL, &e);
+        return;
+    }
+    http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+    log_simple(a, r, EP_METRICS, id, NULL, NULL, 200);
+}
+
+/* ---- authentication ----------------------------------------------------------------------------- */
+
+static bool authenticate(api *a, http_req *r, api_endpoint ep, const char *id, api_tenant *t) {
+    memset(t, 0, sizeof *t);
+    if (a->cfg.auth.open) {
+        snprintf(t->name, sizeof t->name, "default");
+        t->weight = 1;
+        return true;
+    }
+    api_error e;
+    const char *h = http_req_header(r, "Authorization");
+    while (h && *h == ' ') h++;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+        api_error_make(&e, API_E_NO_KEY, NULL,
+                       "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                       "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
+        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+        return false;
+    }
+    const char *key = h + 7;
+    while (*key == ' ') key++;
+    size_t len = strlen(key);
+    while (len && key[len - 1] == ' ') len--;
+    if (len == 0 || len > 512 || a->cfg.auth.resolve(a->cfg.auth.ud, key, len, t) != CIRRUS_OK) {
+        /* never echo the key, not even in part: logs and proxies keep error bodies */
+        api_error_make(&e, API_E_BAD_KEY, NULL, "Incorrect API key provided.");
+        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+        return false;
+    }
+    if (!t->name[0]) snprintf(t->name, sizeof t->name, "default");
+    if (t->weight < 1) t->weight = 1;
+    return true;
+}
+
+/* ---- generation endpoints --------------------------------------------------------------------- */
+
+static void handle_generate(api *a, http_req *r, api_endpoint ep, const char *id, const api_tenant *t) {
+    size_t len;
+    const char *body = http_req_body(r, &len);
+    api_gen_req req;
+    api_error e;
+    cirrus_status st = ep == EP_CHAT ? api_parse_chat(body, len, &req, &e) : api_parse_completion(body, len, &req, &e);
+    if (st) {
+        api_reply_error(a, r, ep, id, t->name, NULL, &e);
+        return;
+    }
+    const api_model_entry *m = api_find_model(a, req.model);
+    if (!m || !tenant_may_use(t, req.model)) {
+        if (!m) api_error_make(&e, API_E_NO_MODEL, "model", "The model '%s' does not exist or you do not have access to it.", req.model);
+        else api_error_make(&e, API_E_FORBIDDEN, "model", "Tenant '%s' may not use the model '%s'.", t->name, req.model);
+        if (!m && !atomic_load(&a->ready))
+            api_error_make(&e, API_E_LOADING, "model", "Models are still loading; retry shortly.");
+    } else if (atomic_load(&a->draining)) {
+        api_error_make(&e, API_E_OVERLOADED, NULL, "The server is shutting down; retry on another instance.");
+    } else if (!api_conc_acquire(a, t)) {
+        api_error_make(&e, API_E_RATE_LIMIT, NULL, "Rate limit reached for tenant '%s': at most %u concurrent requests.",
+                       t->name, t->max_concurrent);
+    } else {
+        api_gen_start(a, r, ep, &req, t, m, id); /* owns req and the concurrency slot now */
+        return;
+    }
+    api_reply_error(a, r, ep, id, t->name, req.model, &e);
+    api_gen_req_free(&req);
+}
+
+/* ---- routing ------------------------------------------------------------------------------------ */
+
+static const struct {
+    const char *path, *method;
+    api_endpoint ep;
+    bool prefix, auth;
+} k_routes[] = {
+    {"/v1/chat/completions", "POST", EP_CHAT, false, true},
+    {"/v1/completions", "POST", EP_COMPLETIONS, false, true},
+    {"/v1/models", "GET", EP_MODELS, false, true},
+    {"/v1/models/", "GET", EP_MODELS, true, true},
+    {"/health", "GET", EP_HEALTH, false, false},
+    {"/metrics", "GET", EP_METRICS, false, false},
+};
+
+void api_handle(void *app, http_req *r) {
+    api *a = app;
+    const char *path = http_req_path(r), *method = http_req_method(r);
+    int route = -1;
+    for (size_t i = 0; i < sizeof k_routes / sizeof k_routes[0] && route < 0; i++)
+        if (k_routes[i].prefix ? !strncmp(path, k_routes[i].path, strlen(k_routes[i].path)) : !strcmp(path, k_routes[i].path))
+            route = (int)i;
+    api_endpoint ep = route < 0 ? EP_OTHER : k_routes[route].ep;
+    char id[48];
+    api_make_id(id, sizeof id, ep == EP_CHAT ? "chatcmpl-" : ep == EP_COMPLETIONS ? "cmpl-" : "req-");
+    api_error e;
+    if (route < 0) {
+        api_error_make(&e, API_E_NO_ROUTE, NULL, "Invalid URL (%.16s %.200s)", method, path);
+        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+        return;
+    }
+    if (strcmp(method, k_routes[route].method) != 0) {
+        http_add_header(r, "Allow", k_routes[route].method);
+        api_error_make(&e, API_E_METHOD, NULL, "Method %.16s is not allowed on %.200s; use %s.", method, path, k_routes[route].method);
+        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+        return;
+    }
+    if (http_req_overflow(r)) {
+        api_error_make(&e, API_E_TOO_LARGE, NULL, "The request body is larger than this server accepts.");
+        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+        return;
+    }
+    api_tenant t;
+    if (k_routes[route].auth && !authenticate(a, r, ep, id, &t)) return;
+    switch (ep) {
+    case EP_CHAT:
+    case EP_COMPLETIONS: handle_generate(a, r, ep, id, &t); break;
+    case EP_MODELS: handle_models(a, r, id, &t); break;
+    case EP_HEALTH: handle_health(a, r, id); break;
+    case EP_METRICS: handle_metrics(a, r, id); break;
+    default: break;
+    }
+}

@@ -1,0 +1,551 @@
+/*
+ * The server over libmicrohttpd (MHD). See http.h for the thread model and why MHD.
+ *
+ * Request states (one MHD connection serves its requests one after another, keep-alive):
+ *   READING -> (body complete or overflow) HANDLING -> REPLIED | DEFERRED | STREAMING -> done
+ *   DEFERRED -> (wake) HANDLING again;  STREAMING pulls until END/ABORT.
+ *
+ * Invariants:
+ *  1. Every callback that touches a request (access handler, content reader, completion) runs on
+ *     the request's own polling thread, so a request's fields need no lock — except `sleeping`,
+ *     `wake_pending` and the sleepers list, which http_wake reads from other threads: those are
+ *     guarded by the server mutex.
+ *  2. A request sleeps (MHD-suspended) only after it has checked, under the mutex, that no wake
+ *     arrived since it last looked for news (wake_pending); a wake either finds it sleeping and
+ *     resumes it, or sets wake_pending so it looks again. No wake is lost, none is spent twice.
+ *  3. MHD forbids stopping a daemon with suspended connections: http_server_stop resumes every
+ *     sleeper (marked aborted) and waits for them to unwind before MHD_stop_daemon.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum req_state { ST_READING, ST_HANDLING, ST_REPLIED, ST_DEFERRED, ST_STREAMING };
+
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method, *path; /* owned by MHD for the request's life */
+    char *body;
+    size_t body_len, body_cap;
+    bool overflow, aborted;
+    enum req_state state;
+    uint64_t t_start;
+    int status;
+    uint64_t body_bytes;
+    char peer[64];
+    /* guarded by srv->mu (invariant 1) */
+    bool sleeping, wake_pending;
+    http_req *sl_prev, *sl_next;
+    http_resume_fn resume;
+    void *resume_ud;
+    http_pull_fn pull;
+    void *pull_ud;
+    http_done_fn done;
+    void *done_ud;
+    int n_hdr;
+    char *hdr[HTTP_MAX_EXTRA_HEADERS][2];
+};
+
+struct http_server {
+    struct MHD_Daemon *d;
+    http_config cfg;
+    http_handler handler;
+    void *app;
+    uint16_t port;
+    int quiesced_fd;
+    bool quiesced;
+    atomic_int inflight;
+    pthread_mutex_t mu; /* sleepers list, sleeping/wake_pending of every request, stopping */
+    http_req *sleepers;
+    bool stopping;
+};
+
+void http_config_default(http_config *c) {
+    memset(c, 0, sizeof *c);
+    c->host = "127.0.0.1";
+    c->port = 8080;
+    c->threads = 2;
+    c->max_connections = 1024;
+    c->idle_timeout_s = 30;
+    c->max_body = 1u << 20;
+    c->max_header = 32u << 10;
+}
+
+/* ---- sleeping and waking (invariant 2) ---------------------------------------------------- */
+
+/* Called with srv->mu held, on the request's thread, from a callback MHD allows to suspend in. */
+static void sleep_locked(http_req *r) {
+    http_server *s = r->srv;
+    r->sleeping = true;
+    r->sl_prev = NULL;
+    r->sl_next = s->sleepers;
+    if (s->sleepers) s->sleepers->sl_prev = r;
+    s->sleepers = r;
+    MHD_suspend_connection(r->conn);
+}
+
+static void unlink_sleeper_locked(http_req *r) {
+    http_server *s = r->srv;
+    if (r->sl_prev) r->sl_prev->sl_next = r->sl_next;
+    else s->sleepers = r->sl_next;
+    if (r->sl_next) r->sl_next->sl_prev = r->sl_prev;
+    r->sl_prev = r->sl_next = NULL;
+    r->sleeping = false;
+}
+
+void http_wake(http_req *r) {
+    http_server *s = r->srv;
+    pthread_mutex_lock(&s->mu);
+    if (r->sleeping) {
+        unlink_sleeper_locked(r);
+        MHD_resume_connection(r->conn);
+    } else {
+        r->wake_pending = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Clears wake_pending before the application looks for news: anything pushed before this point
+ * will be seen by the look, anything after sets the flag again. */
+static void clear_wake(http_req *r) {
+    pthread_mutex_lock(&r->srv->mu);
+    r->wake_pending = false;
+    pthread_mutex_unlock(&r->srv->mu);
+}
+
+/* Sleeps unless a wake arrived meanwhile; returns false if the caller must look again. */
+static bool try_sleep(http_req *r) {
+    http_server *s = r->srv;
+    pthread_mutex_lock(&s->mu);
+    bool slept = false;
+    if (!r->wake_pending && !r->aborted) {
+        sleep_locked(r);
+        slept = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return slept;
+}
+
+/* ---- replies -------------------------------------------------------------------------------- */
+
+static void add_headers(http_req *r, struct MHD_Response *resp) {
+    for (int i = 0; i < r->n_hdr; i++) MHD_add_response_header(resp, r->hdr[i][0], r->hdr[i][1]);
+}
+
+cirrus_status http_add_header(http_req *r, const char *name, const char *value) {
+    if (r->n_hdr == HTTP_MAX_EXTRA_HEADERS) return CIRRUS_ERR_FULL;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return CIRRUS_ERR_NOMEM;
+    }
+    r->hdr[r->n_hdr][0] = n;
+    r->hdr[r->n_hdr][1] = v;
+    r->n_hdr++;
+    return CIRRUS_OK;
+}
+
+static cirrus_status queue(http_req *r, int status, const char *ctype, struct MHD_Response *resp) {
+    if (!resp) return CIRRUS_ERR_NOMEM;
+    if (ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    add_headers(r, resp);
+    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    if (ok != MHD_YES) return CIRRUS_ERR_INTERNAL;
+    r->status = status;
+    return CIRRUS_OK;
+}
+
+cirrus_status http_reply(http_req *r, int status, const char *content_type, const char *body, size_t len) {
+    if (r->state != ST_HANDLING) return CIRRUS_ERR_INVALID;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    cirrus_status st = queue(r, status, content_type, resp);
+    if (st == CIRRUS_OK) r->state = ST_REPLIED;
+    return st;
+}
+
+static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    http_req *r = cls;
+    for (;;) {
+        if (r->aborted) return MHD_CONTENT_READER_END_WITH_ERROR;
+        clear_wake(r);
+        long n = r->pull(r->pull_ud, buf, max);
+        if (n > 0) {
+            if ((size_t)n > max) return MHD_CONTENT_READER_END_WITH_ERROR; /* a pull bug: never overrun */
+            r->body_bytes += (uint64_t)n;
+            return (ssize_t)n;
+        }
+        if (n == HTTP_PULL_END) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (n != HTTP_PULL_AGAIN) {
+            r->aborted = true;
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        /* Returning 0 is allowed only together with a suspend (else MHD busy-loops). */
+        if (try_sleep(r)) return 0;
+    }
+}
+
+cirrus_status http_reply_stream(http_req *r, int status, const char *content_type, http_pull_fn pull,
+                                void *ud) {
+    if (r->state != ST_HANDLING || !pull) return CIRRUS_ERR_INVALID;
+    r->pull = pull;
+    r->pull_ud = ud;
+    /* 16 KiB blocks: one SSE event (a token with logprobs) fits many times over, and the block
+     * comes out of the connection's memory pool (max_header sizing leaves room for it). */
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, on_read, r, NULL);
+    if (resp) MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    cirrus_status st = queue(r, status, content_type, resp);
+    if (st == CIRRUS_OK) r->state = ST_STREAMING;
+    return st;
+}
+
+void http_defer(http_req *r, http_resume_fn resume, void *ud) {
+    r->resume = resume;
+    r->resume_ud = ud;
+    r->state = ST_DEFERRED;
+}
+
+void http_on_done(http_req *r, http_done_fn done, void *ud) {
+    r->done = done;
+    r->done_ud = ud;
+}
+
+/* Runs the handler (first) or the resume callback until the request replied or went to sleep. */
+static void run_app(http_req *r, bool first) {
+    http_server *s = r->srv;
+    for (;;) {
+        if (r->aborted) {
+            static const char msg[] = "server shutting down\n";
+            r->state = ST_HANDLING;
+            http_reply(r, 503, "text/plain", msg, sizeof msg - 1);
+            return;
+        }
+        clear_wake(r);
+        r->state = ST_HANDLING;
+        if (first) s->handler(s->app, r);
+        else r->resume(r->resume_ud, r);
+        first = false;
+        if (r->state == ST_REPLIED || r->state == ST_STREAMING) return;
+        if (r->state != ST_DEFERRED) { /* the application broke the contract: answer for it */
+            static const char msg[] = "internal error: no reply\n";
+            http_reply(r, 500, "text/plain", msg, sizeof msg - 1);
+            return;
+        }
+        if (try_sleep(r)) return;
+    }
+}
+
+/* ---- MHD callbacks ------------------------------------------------------------------------ */
+
+static void set_peer(http_req *r) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    r->peer[0] = 0;
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, r->peer, sizeof r->peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->peer, sizeof r->peer);
+}
+
+/* Content-Length, if present and a plain decimal; UINT64_MAX if absent or unreadable. */
+static uint64_t content_length(struct MHD_Connection *c) {
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl || !*cl) return UINT64_MAX;
+    uint64_t v = 0;
+    for (const char *p = cl; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10) return UINT64_MAX;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v;
+}
+
+static bool append_body(http_req *r, const char *data, size_t n) {
+    size_t max = r->srv->cfg.max_body;
+    if (n > max || r->body_len > max - n) return false;
+    if (r->body_len + n + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + n + 1) cap *= 2;
+        if (cap > max + 1) cap = max + 1;
+        char *b = realloc(r->body, cap);
+        if (!b) return false;
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = 0;
+    return true;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls) {
+    (void)version;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO; /* MHD closes the connection */
+        r->srv = s;
+        r->conn = c;
+        r->method = method;
+        r->path = url;
+        r->t_start = cirrus_now_ns();
+        r->state = ST_READING;
+        set_peer(r);
+        *con_cls = r;
+        atomic_fetch_add(&s->inflight, 1);
+        uint64_t cl = content_length(c);
+        if (cl != UINT64_MAX && cl > s->cfg.max_body) {
+            /* Answer before reading a byte of it; MHD then closes the connection. */
+            r->overflow = true;
+            run_app(r, true);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (r->state == ST_READING && !r->overflow && !append_body(r, upload_data, *upload_data_size)) {
+            r->overflow = true;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+        }
+        *upload_data_size = 0; /* consumed (or discarded after overflow) */
+        return MHD_YES;
+    }
+    if (r->state == ST_READING) run_app(r, true);
+    else if (r->state == ST_DEFERRED) run_app(r, false);
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)c;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) return;
+    *con_cls = NULL;
+    if (r->sleeping) { /* cannot happen (MHD never completes a suspended request); stay safe */
+        pthread_mutex_lock(&s->mu);
+        unlink_sleeper_locked(r);
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (r->done) {
+        http_done_info info = {.status = r->status, .body_bytes = r->body_bytes};
+        switch (toe) {
+        case MHD_REQUEST_TERMINATED_COMPLETED_OK: info.reason = HTTP_DONE_OK; break;
+        case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: info.reason = HTTP_DONE_TIMEOUT; break;
+        case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: info.reason = HTTP_DONE_ABORTED; break;
+        default: info.reason = r->aborted ? HTTP_DONE_ABORTED : HTTP_DONE_CLIENT_GONE; break;
+        }
+        r->done(r->done_ud, r, &info);
+    }
+    for (int i = 0; i < r->n_hdr; i++) {
+        free(r->hdr[i][0]);
+        free(r->hdr[i][1]);
+    }
+    free(r->body);
+    free(r);
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* Small SSE writes must leave at once, not wait for Nagle's 40 ms. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code) {
+    (void)cls;
+    (void)socket_ctx;
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return;
+    int one = 1;
+    setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+    CIRRUS_DEBUG("http: %s", line);
+}
+
+/* ---- server lifetime -------------------------------------------------------------------------- */
+
+static cirrus_status resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len,
+                             bool *v6, cirrus_err *err) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    if (strcmp(host, "localhost") != 0) hints.ai_flags |= AI_NUMERICHOST;
+    struct addrinfo *ai = NULL;
+    char ports[8];
+    snprintf(ports, sizeof ports, "%u", (unsigned)port);
+    int rc = getaddrinfo(host, ports, &hints, &ai);
+    if (rc || !ai) return cirrus_errf(err, CIRRUS_ERR_INVALID, "--host: '%s' is not an IP address (%s)", host, gai_strerror(rc));
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    *v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    return CIRRUS_OK;
+}
+
+cirrus_status http_server_start(const http_config *cfg, http_handler h, void *app, http_server **out,
+                                cirrus_err *err) {
+    *out = NULL;
+    if (!h || cfg->threads < 1 || cfg->threads > 64 || cfg->max_connections < 1 || cfg->max_body < 1)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "http: threads must be 1..64, max_connections and max_body >= 1");
+    if (cfg->max_header < 4096)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "http: max_header must be at least 4096 bytes");
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "http: out of memory");
+    s->cfg = *cfg;
+    s->handler = h;
+    s->app = app;
+    s->quiesced_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    bool v6 = false;
+    cirrus_status st = resolve(cfg->host ? cfg->host : "127.0.0.1", cfg->port, &ss, &sslen, &v6, err);
+    if (st) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return st;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    /* The per-connection pool holds the request line + headers, the read buffer and the 16 KiB
+     * stream block, so it gets max_header + 32 KiB. */
+    size_t pool = cfg->max_header + (32u << 10);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &ss},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->idle_timeout_s, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads > 1 ? (intptr_t)cfg->threads : 0, NULL},
+        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, s},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!s->d) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return cirrus_errf(err, CIRRUS_ERR_IO, "http: cannot listen on %s:%u (address in use or not permitted?)",
+                           cfg->host ? cfg->host : "127.0.0.1", (unsigned)cfg->port);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : cfg->port;
+    *out = s;
+    return CIRRUS_OK;
+}
+
+uint16_t http_server_port(const http_server *s) { return s->port; }
+
+int http_server_inflight(const http_server *s) { return atomic_load(&((http_server *)s)->inflight); }
+
+void http_server_quiesce(http_server *s) {
+    if (s->quiesced) return;
+    s->quiesced = true;
+    MHD_socket fd = MHD_quiesce_daemon(s->d);
+    s->quiesced_fd = fd == MHD_INVALID_SOCKET ? -1 : (int)fd;
+}
+
+static void nap_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void http_server_stop(http_server *s, uint64_t deadline_ns) {
+    if (!s) return;
+    http_server_quiesce(s);
+    while (atomic_load(&s->inflight) > 0 && cirrus_now_ns() < deadline_ns) nap_ms(10);
+    /* Invariant 3: nothing may stay suspended. Wake every sleeper marked aborted; it unwinds on
+     * its thread (503 or a cut stream). Bounded: a request that keeps not finishing is left to
+     * MHD_stop_daemon, which closes its socket. */
+    for (int tries = 0; tries < 200; tries++) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        bool any = s->sleepers != NULL;
+        while (s->sleepers) {
+            http_req *r = s->sleepers;
+            r->aborted = true;
+            unlink_sleeper_locked(r);
+            MHD_resume_connection(r->conn);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!any && (tries > 0 || atomic_load(&s->inflight) == 0)) break;
+        nap_ms(5);
+    }
+    MHD_stop_daemon(s->d);
+    if (s->quiesced_fd >= 0) close(s->quiesced_fd);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ---- request accessors ------------------------------------------------------------------------ */
+
+const char *http_req_method(const http_req *r) { return r->method; }
+const char *http_req_path(const http_req *r) { return r->path; }
+const char *http_req_header(const http_req *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+const char *http_req_body(const http_req *r, size_t *len) {
+    *len = r->body_len;
+    return r->body;
+}
+bool http_req_overflow(const http_req *r) { return r->overflow; }
+uint64_t http_req_start_ns(const http_req *r) { return r->t_start; }
+const char *http_req_peer(const http_req *r) { return r->peer; }
+
+bool http_req_peer_closed(const http_req *r) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci) return false;
+    char b;
+    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* ---- SSE ------------------------------------------------------------------------------------ */
+
+size_t http_sse_frame(const char *data, size_t len, char *out, size_t cap) {
+    size_t need = 0;
+#define PUT(ptr, n)                                                  \
+    do {                                                             \
+        if (need + (n) <= cap) memcpy(out + need, (ptr), (n));       \
+        need += (n);                                                 \
+    } while (0)
+    /* Every line of data becomes its own "data:" field, so the client rebuilds data exactly. */
+    for (size_t i = 0;;) {
+        size_t j = i;
+        while (j < len && data[j] != '\n' && data[j] != '\r') j++;
+        PUT("data: ", 6);
+        PUT(data + i, j - i);
+        PUT("\n", 1);
+        if (j >= len) break;
+        if (data[j] == '\r' && j + 1 < len && data[j + 1] == '\n') j++;
+        i = j + 1;
+    }
+    PUT("\n", 1);
+#undef PUT
+    return need;
+}
