@@ -6,7 +6,8 @@
  * alignment is range- and overflow-checked against the file size. A malformed file yields
  * CIRRUS_ERR_FORMAT (or _RANGE / _UNSUPPORTED) and a one-line message naming the field and the byte
  * offset where it was read, e.g.
- *     "tensor 'blk.0.attn_q.weight': dims product overflows at offset 1234"
+ *     "gguf: tensor 'blk.0.attn_q.weight' (#3) at offset 1234: dims product overflows"
+ * (names from the file are escaped, so the message is always one line).
  * Nothing read from the file is ever asserted.
  *
  * Strings returned by the reader point into the mapping and are NOT NUL-terminated: use the
@@ -148,6 +149,11 @@ cirrus_status gguf_w_str(gguf_writer *w, const char *key, const char *v);
 cirrus_status gguf_w_arr(gguf_writer *w, const char *key, gguf_type elem_type, const void *data,
                          uint64_t n);
 cirrus_status gguf_w_arr_str(gguf_writer *w, const char *key, const char *const *strs, uint64_t n);
+/* Any value, including the types the helpers above do not cover (u8/i8/u16/i16/i64/f64) and nested
+ * arrays (arr.arrs, each element of type ARRAY, at most 8 levels deep). Scalars must fit their type
+ * (u64 for unsigned, i64 for signed, f64 for floats); everything is copied. Also copies a kv from a
+ * file being read: gguf_w_value(w, key, &gguf_kv_at(g, i)->value). */
+cirrus_status gguf_w_value(gguf_writer *w, const char *key, const gguf_value *v);
 
 /* Adds a tensor; ne[0] is the row length. data must hold kn_row_size(type, ne[0]) * rows bytes and
  * is copied (the writer owns its copy). */
