@@ -249,6 +249,7 @@ static void test_specials_spm(void) {
     v = load(shared_path("vocab/ggml-vocab-deepseek-llm.gguf"));
     if (!v) return;
     CHECK(tok_add_bos(v) && tok_bos(v) == 100000 && !strcmp(tok_pre_name(v), "deepseek-llm"));
+    CHECK(tok_is_eog(v, 100001) && tok_is_special(v, 100001) && !tok_is_special(v, 100002)); /* ø is user-defined */
     ids = encode(v, "Hi", 2, true, false, &n);
     CHECK(n == 2 && ids[0] == 100000);
     free(ids);

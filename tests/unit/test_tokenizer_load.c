@@ -115,8 +115,8 @@ static void test_spm(void) {
 
 static void test_bpe(void) {
     /* "Ġ" is the GPT-2 stand-in for a space. */
-    const char *toks[] = {"a", "b", "c", "\xc4\xa0", "ab", "bc", "\xc4\xa0" "a", "abc", "<|endoftext|>", "\xc4\xa0\xc4\xa0"};
-    const char *merges[] = {"b c", "a b", "\xc4\xa0 a", "ab c", "a bc", "\xc4\xa0 \xc4\xa0"};
+    const char *toks[] = {"a", "b", "c", "Ġ", "ab", "bc", "Ġa", "abc", "<|endoftext|>", "ĠĠ"};
+    const char *merges[] = {"b c", "a b", "Ġ a", "ab c", "a bc", "Ġ Ġ"};
     vb b = vb_new("gpt2", "gpt-2");
     gguf_w_arr_str(b.w, "tokenizer.ggml.tokens", toks, 10);
     gguf_w_arr_str(b.w, "tokenizer.ggml.merges", merges, 6);
