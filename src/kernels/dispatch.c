@@ -47,6 +47,7 @@ static void fill_scalar(kn_isa_table *t) {
     t->mdot[KN_Q5_K] = kn_mdot_q5_K_q8_K_scalar;
     t->mdot[KN_Q6_K] = kn_mdot_q6_K_q8_K_scalar;
     t->quantize_q8_0 = kn_quantize_row_q8_0_ref;
+    t->quantize_q8_0x = kn_quantize_row_q8_0x_ref;
     t->quantize_q8_K = kn_quantize_row_q8_K_ref;
 }
 
@@ -55,6 +56,7 @@ static void inherit(kn_isa_table *t, const kn_isa_table *below) {
     for (int i = 0; i < KN_TYPE_COUNT; i++)
         if (!t->mdot[i]) t->mdot[i] = below->mdot[i];
     if (!t->quantize_q8_0) t->quantize_q8_0 = below->quantize_q8_0;
+    if (!t->quantize_q8_0x) t->quantize_q8_0x = below->quantize_q8_0x;
     if (!t->quantize_q8_K) t->quantize_q8_K = below->quantize_q8_K;
 }
 
@@ -159,7 +161,7 @@ size_t kn_quantize_row(kn_type t, const float *src, void *dst, int64_t n) {
 }
 
 float kn_dot(kn_type t, const void *w_row, const float *x, int64_t n) {
-    if (!kn_scalar_forced() && kn_act_type(t) == KN_F32 && (t == KN_F32 || t == KN_F16 || t == KN_BF16)) {
+    if (!kn_scalar_forced() && (t == KN_F32 || t == KN_F16 || t == KN_BF16)) {
         float out;
         kn_active()->mdot[t](n, w_row, x, 0, 1, &out, 1);
         return out;

@@ -38,18 +38,37 @@ kn_type kn_act_type(kn_type t) {
     }
 }
 
+size_t kn_act_row_size(kn_type act, int64_t n) {
+    return act == KN_Q8_0 ? (n % QK8_0 ? 0 : (size_t)(n / QK8_0) * sizeof(block_q8_0x)) : kn_row_size(act, n);
+}
+
+void kn_quantize_act_ref(kn_type act, const float *x, void *y, int64_t n) {
+    if (act == KN_Q8_0) kn_quantize_row_q8_0x_ref(x, y, n);
+    else kn_quantize_row_ref(act, x, y, n);
+}
+
+void kn_dequantize_act_ref(kn_type act, const void *y, float *x, int64_t n) {
+    if (act != KN_Q8_0) {
+        kn_dequantize_row_ref(act, y, x, n);
+        return;
+    }
+    const block_q8_0x *b = y;
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        for (int j = 0; j < QK8_0; j++) x[i * QK8_0 + j] = b[i].qs[j] * b[i].d;
+}
+
 /* ---- 32-element blocks against q8_0 ---------------------------------------------------------- */
 
 void kn_mdot_q8_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
                               float *out, size_t os) {
     const block_q8_0 *wb = w;
     for (int r = 0; r < nrx; r++) {
-        const block_q8_0 *xb = (const block_q8_0 *)((const uint8_t *)x + r * xs);
+        const block_q8_0x *xb = (const block_q8_0x *)((const uint8_t *)x + r * xs);
         float sum = 0.0f;
         for (int64_t i = 0; i < n / QK8_0; i++) {
             int sumi = 0;
             for (int j = 0; j < QK8_0; j++) sumi += wb[i].qs[j] * xb[i].qs[j];
-            sum += sumi * (kn_f16_to_f32(wb[i].d) * kn_f16_to_f32(xb[i].d));
+            sum += sumi * (kn_f16_to_f32(wb[i].d) * xb[i].d);
         }
         out[r * os] = sum;
     }
@@ -59,7 +78,7 @@ void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs
                               float *out, size_t os) {
     const block_q4_0 *wb = w;
     for (int r = 0; r < nrx; r++) {
-        const block_q8_0 *xb = (const block_q8_0 *)((const uint8_t *)x + r * xs);
+        const block_q8_0x *xb = (const block_q8_0x *)((const uint8_t *)x + r * xs);
         float sum = 0.0f;
         for (int64_t i = 0; i < n / QK4_0; i++) {
             int sumi = 0;
@@ -67,7 +86,7 @@ void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs
                 sumi += ((wb[i].qs[j] & 0xF) - 8) * xb[i].qs[j];
                 sumi += ((wb[i].qs[j] >> 4) - 8) * xb[i].qs[j + QK4_0 / 2];
             }
-            sum += sumi * (kn_f16_to_f32(wb[i].d) * kn_f16_to_f32(xb[i].d));
+            sum += sumi * (kn_f16_to_f32(wb[i].d) * xb[i].d);
         }
         out[r * os] = sum;
     }

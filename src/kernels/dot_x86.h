@@ -66,23 +66,30 @@ INLINE float hmax_ps(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-static void quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+/* One q8_0 block: writes the quants, returns d in f32 (the caller rounds it to f16). */
+INLINE float quantize_q8_0_block(const float *x, int8_t *qs) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
-        __m256 v[4], a = _mm256_setzero_ps();
-        for (int k = 0; k < 4; k++) {
-            v[k] = _mm256_loadu_ps(x + 8 * k);
-            a = _mm256_max_ps(a, _mm256_andnot_ps(sign, v[k]));
-        }
-        const float d = hmax_ps(a) / 127.0f;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
-        if (__builtin_isinf(id)) id = 0.0f;
-        y[i].d = kn_f32_to_f16(d);
-        __m256i q[4];
-        for (int k = 0; k < 4; k++)
-            q[k] = _mm256_cvttps_epi32(round_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
-        _mm256_storeu_si256((__m256i *)y[i].qs, pack_i32x32(q[0], q[1], q[2], q[3]));
+    __m256 v[4], a = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) {
+        v[k] = _mm256_loadu_ps(x + 8 * k);
+        a = _mm256_max_ps(a, _mm256_andnot_ps(sign, v[k]));
     }
+    const float d = hmax_ps(a) / 127.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    if (__builtin_isinf(id)) id = 0.0f;
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) q[k] = _mm256_cvttps_epi32(round_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
+    _mm256_storeu_si256((__m256i *)qs, pack_i32x32(q[0], q[1], q[2], q[3]));
+    return d;
+}
+
+static void quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++) y[i].d = kn_f32_to_f16(quantize_q8_0_block(x + i * QK8_0, y[i].qs));
+}
+
+static void quantize_q8_0x(const float *x, block_q8_0x *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        y[i].d = kn_f16_to_f32(kn_f32_to_f16(quantize_q8_0_block(x + i * QK8_0, y[i].qs)));
 }
 
 static void quantize_q8_K(const float *x, block_q8_K *y, int64_t n) {
@@ -128,7 +135,7 @@ static void quantize_q8_K(const float *x, block_q8_K *y, int64_t n) {
     }
 }
 
-/* ---- q8_0 / q4_0 weights x q8_0 activations ---------------------------------------------------- */
+/* ---- q8_0 / q4_0 weights x q8_0 activations (block_q8_0x) ---------------------------------------------------- */
 
 #define XBLK(T, r, i) ((const T *)(x + (size_t)(r) * xs) + (i))
 
@@ -138,11 +145,11 @@ INLINE void mdot_q8_0_nr(int64_t n, const block_q8_0 *w, const uint8_t *x, size_
     FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK8_0; i++) {
         const __m256i wq = _mm256_loadu_si256((const __m256i *)w[i].qs);
-        const float dw = f16(w[i].d);
+        const __m256 dw = _mm256_set1_ps(f16(w[i].d));
         FOR_R {
-            const block_q8_0 *xb = XBLK(block_q8_0, r, i);
+            const block_q8_0x *xb = XBLK(block_q8_0x, r, i);
             __m256i s = dot_i8(_mm256_setzero_si256(), wq, _mm256_loadu_si256((const __m256i *)xb->qs));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16(xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(&xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
         }
     }
     FOR_R out[r * os] = hsum_ps(acc[r]);
@@ -161,11 +168,11 @@ INLINE void mdot_q4_0_nr(int64_t n, const block_q4_0 *w, const uint8_t *x, size_
     FOR_R acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK4_0; i++) {
         const __m256i wq = unpack_q4_0(w[i].qs);
-        const float dw = f16(w[i].d);
+        const __m256 dw = _mm256_set1_ps(f16(w[i].d));
         FOR_R {
-            const block_q8_0 *xb = XBLK(block_q8_0, r, i);
+            const block_q8_0x *xb = XBLK(block_q8_0x, r, i);
             __m256i s = dot_i8(_mm256_setzero_si256(), wq, _mm256_loadu_si256((const __m256i *)xb->qs));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16(xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(&xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
         }
     }
     FOR_R out[r * os] = hsum_ps(acc[r]);
@@ -368,5 +375,6 @@ void KN_X86_FILL(kn_isa_table *t) {
     t->mdot[KN_F16] = mdot_f16;
     t->mdot[KN_BF16] = mdot_bf16;
     t->quantize_q8_0 = quantize_q8_0;
+    t->quantize_q8_0x = quantize_q8_0x;
     t->quantize_q8_K = quantize_q8_K;
 }

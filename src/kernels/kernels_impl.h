@@ -77,7 +77,16 @@ typedef struct {
     int16_t bsums[QK_K / 16];
 } block_q8_K;
 
+/* q8_0 activations as the fast path keeps them: the same quants and the same (f16-rounded) scale,
+ * already widened to f32, so that the kernels do not convert it again for every weight row it
+ * meets. Internal to kn_matmul's scratch; never written to a file. */
+typedef struct {
+    float d;
+    int8_t qs[QK8_0];
+} block_q8_0x;
+
 static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
+static_assert(sizeof(block_q8_0x) == 36, "q8_0x layout");
 static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
 static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
 static_assert(sizeof(block_q5_K) == 176, "q5_K layout");
@@ -123,6 +132,7 @@ static inline void kn_unpack_scales_k4(const uint8_t *q, uint8_t out[16]) {
 /* ---- row-level helpers shared across files (reference implementations) ------------------ */
 
 void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
+void kn_quantize_row_q8_0x_ref(const float *x, block_q8_0x *y, int64_t n);
 void kn_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
 
 /* ---- kernels on quantized activations ----------------------------------------------------
@@ -132,7 +142,8 @@ void kn_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
  *
  *   out[r * out_stride] = dot(w, x + r * x_stride)   for r in [0, nrx), 1 <= nrx <= KN_NRX
  *
- * x is a row of the activation type (kn_act_type(t)); nrx > 1 lets SIMD code load and unpack a
+ * x is a row of the activation type (kn_act_type(t); KN_Q8_0 activations are block_q8_0x rows,
+ * see the kn_act_* helpers); nrx > 1 lets SIMD code load and unpack a
  * weight block once and use it against several activation rows from registers. */
 #define KN_NRX 4
 
@@ -141,6 +152,10 @@ typedef void (*kn_mdot_fn)(int64_t n, const void *w, const void *x, size_t x_str
 
 /* Activation type the fast path uses for weights of type t (KN_F32 for float weights). */
 kn_type kn_act_type(kn_type t);
+/* Rows of activation type `act` as the multi-dots take them (q8_0 means block_q8_0x). */
+size_t kn_act_row_size(kn_type act, int64_t n);
+void kn_quantize_act_ref(kn_type act, const float *x, void *y, int64_t n);
+void kn_dequantize_act_ref(kn_type act, const void *y, float *x, int64_t n);
 
 /* Scalar versions with integer arithmetic exactly as the SIMD ones: the portable fallback and the
  * test oracle for the SIMD kernels. */
@@ -159,6 +174,7 @@ typedef struct {
     kn_mdot_fn mdot[KN_TYPE_COUNT];
     /* Activation quantizers (same results as the references, bit for bit). */
     void (*quantize_q8_0)(const float *x, block_q8_0 *y, int64_t n);
+    void (*quantize_q8_0x)(const float *x, block_q8_0x *y, int64_t n);
     void (*quantize_q8_K)(const float *x, block_q8_K *y, int64_t n);
 } kn_isa_table;
 

@@ -3,7 +3,7 @@
  *
  * Fast path (the default):
  *   1. The T activation rows are quantized once, in parallel, into the calling thread's scratch:
- *      q8_0 for q4_0 / q8_0 weights, q8_K for K-quants (as llama.cpp does, so the dot products are
+ *      q8_0 (as block_q8_0x: f32 scale) for q4_0 / q8_0 weights, q8_K for K-quants (as llama.cpp does, so the dot products are
  *      integer); float weights use x as it is.
  *   2. W is cut into chunks of ROWS_PER_TASK rows, one pool task each. A task walks the activation
  *      rows KN_NRX at a time and, for each such group, every weight row of its chunk, calling the
@@ -85,7 +85,7 @@ static void quantize_task(void *arg, int64_t t, int ith) {
     (void)ith;
     mm_ctx *c = arg;
     void *dst = (void *)(c->xa + (size_t)t * c->xa_stride);
-    if (c->act == KN_Q8_0) c->tab->quantize_q8_0(c->x + t * c->K, dst, c->K);
+    if (c->act == KN_Q8_0) c->tab->quantize_q8_0x(c->x + t * c->K, dst, c->K);
     else c->tab->quantize_q8_K(c->x + t * c->K, dst, c->K);
 }
 
@@ -129,7 +129,7 @@ void kn_matmul(cirrus_pool *pool, kn_type t, const void *W, int64_t M, int64_t K
         c.xa = (const uint8_t *)x;
         c.xa_stride = (size_t)K * sizeof(float);
     } else if (fast) {
-        c.xa_stride = kn_row_size(c.act, K);
+        c.xa_stride = kn_act_row_size(c.act, K);
         if (c.xa_stride == 0) fast = false; /* K not a multiple of the activation block */
         else {
             c.xa = scratch_get(c.xa_stride * (size_t)T);

@@ -34,6 +34,16 @@ void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
+/* q8_0 with the scale widened to f32: one reference block at a time, so equal by construction. */
+void kn_quantize_row_q8_0x_ref(const float *x, block_q8_0x *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        block_q8_0 b;
+        kn_quantize_row_q8_0_ref(x + i * QK8_0, &b, QK8_0);
+        y[i].d = kn_f16_to_f32(b.d);
+        memcpy(y[i].qs, b.qs, QK8_0);
+    }
+}
+
 static void dequantize_row_q8_0(const block_q8_0 *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
         const float d = kn_f16_to_f32(x[i].d);

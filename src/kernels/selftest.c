@@ -45,6 +45,12 @@ bool kn_isa_selftest(const kn_isa_table *tab, const char **what) {
             *what = "quantize q8_0";
             return false;
         }
+        tab->quantize_q8_0x(x[r], (block_q8_0x *)xq[r], ST_N);
+        kn_quantize_row_q8_0x_ref(x[r], (block_q8_0x *)xr[r], ST_N);
+        if (memcmp(xq[r], xr[r], kn_act_row_size(KN_Q8_0, ST_N)) != 0) {
+            *what = "quantize q8_0x";
+            return false;
+        }
         tab->quantize_q8_K(x[r], (block_q8_K *)xq[r], ST_N);
         kn_quantize_row_q8_K_ref(x[r], (block_q8_K *)xr[r], ST_N);
         if (memcmp(xq[r], xr[r], kn_row_size(KN_Q8_K, ST_N)) != 0) {
@@ -62,7 +68,7 @@ bool kn_isa_selftest(const kn_isa_table *tab, const char **what) {
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         kn_type t = types[k], act = kn_act_type(t);
         kn_quantize_row_ref(t, w, wq, ST_N);
-        for (int r = 0; r < KN_NRX; r++) kn_quantize_row_ref(act, x[r], xr[r], ST_N);
+        for (int r = 0; r < KN_NRX; r++) kn_quantize_act_ref(act, x[r], xr[r], ST_N);
         const size_t xs = sizeof xr[0];
         for (int nrx = 1; nrx <= KN_NRX; nrx++) {
             float got[KN_NRX], want[KN_NRX];

@@ -79,18 +79,20 @@ static void test_quantizers(const char *isa) {
     static uint8_t a[N * 2], b[N * 2];
     const kn_isa_table *tab = kn_active();
     for (int kind = 0; kind < IN_COUNT; kind++) {
-        for (int act = 0; act < 2; act++) {
-            kn_type t = act ? KN_Q8_K : KN_Q8_0;
+        for (int act = 0; act < 3; act++) { /* q8_0 (files), q8_0x (matmul scratch), q8_K */
+            kn_type t = act == 2 ? KN_Q8_K : KN_Q8_0;
             fill_x(x, N, (input_kind)kind, t);
             if (kind == IN_HUGE) x[5] = -x[5] * 10; /* a negative max */
-            size_t bytes = kn_row_size(t, N);
+            size_t bytes = act == 1 ? kn_act_row_size(t, N) : kn_row_size(t, N);
             memset(a, 0xAA, sizeof a);
             memset(b, 0x55, sizeof b);
-            if (t == KN_Q8_0) tab->quantize_q8_0(x, (block_q8_0 *)a, N);
+            if (act == 0) tab->quantize_q8_0(x, (block_q8_0 *)a, N);
+            else if (act == 1) tab->quantize_q8_0x(x, (block_q8_0x *)a, N);
             else tab->quantize_q8_K(x, (block_q8_K *)a, N);
-            kn_quantize_row_ref(t, x, b, N);
-            CHECK_MSG(memcmp(a, b, bytes) == 0, "%s quantize %s on %s input differs", isa,
-                      kn_type_traits(t)->name, input_name[kind]);
+            if (act == 1) kn_quantize_act_ref(t, x, b, N);
+            else kn_quantize_row_ref(t, x, b, N);
+            CHECK_MSG(memcmp(a, b, bytes) == 0, "%s quantize %s%s on %s input differs", isa,
+                      kn_type_traits(t)->name, act == 1 ? "x" : "", input_name[kind]);
         }
     }
     /* +a and -a both present: the reference takes the first as the max; so must SIMD */
@@ -133,7 +135,7 @@ static double magnitude(kn_type t, const uint8_t *wq, const float *xd, int64_t n
 
 static void check_mdot(const char *isa, kn_type t, int64_t n, input_kind kind) {
     const kn_type act = kn_act_type(t);
-    const size_t wrs = kn_row_size(t, n), xrs = kn_row_size(act, n);
+    const size_t wrs = kn_row_size(t, n), xrs = kn_act_row_size(act, n);
     float *w = malloc(sizeof(float) * n), *x = malloc(sizeof(float) * n * KN_NRX);
     float *xd = malloc(sizeof(float) * n * KN_NRX);
     uint8_t *wq = malloc(wrs), *xq = malloc(xrs * KN_NRX);
@@ -141,8 +143,8 @@ static void check_mdot(const char *isa, kn_type t, int64_t n, input_kind kind) {
     fill_x(x, n * KN_NRX, kind, act);
     kn_quantize_row_ref(t, w, wq, n);
     for (int r = 0; r < KN_NRX; r++) {
-        kn_quantize_row_ref(act, x + r * n, xq + r * xrs, n);
-        kn_dequantize_row_ref(act, xq + r * xrs, xd + r * n, n);
+        kn_quantize_act_ref(act, x + r * n, xq + r * xrs, n);
+        kn_dequantize_act_ref(act, xq + r * xrs, xd + r * n, n);
     }
     kn_mdot_fn fast = kn_active()->mdot[t], ref = scalar_mdot(t);
     for (int nrx = 1; nrx <= KN_NRX; nrx++) {
@@ -186,7 +188,7 @@ static void test_mdots(const char *isa) {
 static void check_matmul(const char *isa, cirrus_pool *pool, kn_type t, int64_t M, int64_t K,
                          int64_t T, input_kind kind) {
     const kn_type act = kn_act_type(t);
-    const size_t rs = kn_row_size(t, K), xrs = kn_row_size(act, K);
+    const size_t rs = kn_row_size(t, K), xrs = kn_act_row_size(act, K);
     float *Wf = malloc(sizeof(float) * M * K), *x = malloc(sizeof(float) * T * K);
     float *xd = malloc(sizeof(float) * K), *y = malloc(sizeof(float) * T * M);
     uint8_t *W = malloc(rs * M), *xq = malloc(xrs);
@@ -197,8 +199,8 @@ static void check_matmul(const char *isa, cirrus_pool *pool, kn_type t, int64_t 
     kn_matmul(pool, t, W, M, K, x, T, y);
     int bad = 0;
     for (int64_t tt = 0; tt < T; tt++) {
-        kn_quantize_row_ref(act, x + tt * K, xq, K);
-        kn_dequantize_row_ref(act, xq, xd, K);
+        kn_quantize_act_ref(act, x + tt * K, xq, K);
+        kn_dequantize_act_ref(act, xq, xd, K);
         for (int64_t m = 0; m < M; m++) {
             float want;
             scalar_mdot(t)(K, W + m * rs, xq, 0, 1, &want, 1);
