@@ -109,4 +109,11 @@ float kn_dot_ref(kn_type t, const void *w_row, const float *x, int64_t n);
 void kn_matmul(cirrus_pool *pool, kn_type t, const void *W, int64_t M, int64_t K, const float *x,
                int64_t T, float *y);
 
+/* ---- f16 vectors (attention over the F16 KV cache) ----------------------------------------- */
+
+/* y[i] = f16(f32(y[i]) * v). */
+void kn_vec_scale_f16(uint16_t *y, float v, int64_t n);
+/* y[i] = f16(f32(y[i]) + f32(x[i]) * v): ggml_vec_mad_f16, each step rounded to f16. */
+void kn_vec_mad_f16(uint16_t *y, const uint16_t *x, float v, int64_t n);
+
 #endif

@@ -35,7 +35,6 @@ struct mdl_ctx {
     float *k, *v;                /* (T, KV*D) */
     float *hb, *hb2;             /* (T, F) */
     float *rope_cs;              /* (T, n_rot/2, 2) cos, sin for this batch's positions */
-    float *inv_freq;             /* (n_rot/2) */
     float *xo;                   /* (n_out, C) rows whose logits are wanted */
     float *logits;               /* (n_out, V) */
     int32_t *out_rows;           /* (n_batch) */
@@ -76,22 +75,15 @@ cirrus_status mdl_ctx_new(const mdl_model *m, const mdl_ctx_params *pp, mdl_ctx 
     c->hb = cirrus_alloc_aligned(T * F, sizeof(float));
     c->hb2 = cirrus_alloc_aligned(T * F, sizeof(float));
     c->rope_cs = cirrus_alloc_aligned(T * (size_t)hp->n_rot, sizeof(float));
-    c->inv_freq = cirrus_alloc_aligned((size_t)hp->n_rot / 2, sizeof(float));
     c->xo = cirrus_alloc_aligned((size_t)p.n_out * C, sizeof(float));
     c->logits = cirrus_alloc_aligned((size_t)p.n_out * V, sizeof(float));
     c->out_rows = calloc(T, sizeof(int32_t));
     cirrus_status st = cirrus_pool_new(p.n_threads, &c->pool);
     if (st || !c->k_cache || !c->v_cache || !c->x || !c->xb || !c->q || !c->att || !c->k || !c->v || !c->hb ||
-        !c->hb2 || !c->rope_cs || !c->inv_freq || !c->xo || !c->logits || !c->out_rows) {
+        !c->hb2 || !c->rope_cs || !c->xo || !c->logits || !c->out_rows) {
         mdl_ctx_free(c);
         return cirrus_errf(err, CIRRUS_ERR_NOMEM, "model: cannot allocate context (KV cache %.1f MiB)",
                            2.0 * (double)kv_elems * 2 / (1 << 20));
-    }
-    /* theta_i = pos * scale * base^(-2i/n_rot) / freq_factor_i  (llama3 factors from rope_freqs) */
-    for (int i = 0; i < hp->n_rot / 2; i++) {
-        double f = pow((double)hp->rope_base, -2.0 * i / hp->n_rot) * hp->rope_freq_scale;
-        if (m->rope_freqs) f /= m->rope_freqs[i];
-        c->inv_freq[i] = (float)f;
     }
     *out = c;
     return CIRRUS_OK;
@@ -101,7 +93,7 @@ void mdl_ctx_free(mdl_ctx *c) {
     if (!c) return;
     cirrus_pool_free(c->pool);
     void *bufs[] = {c->k_cache, c->v_cache, c->x, c->xb, c->q, c->att, c->k, c->v, c->hb, c->hb2,
-                    c->rope_cs, c->inv_freq, c->xo, c->logits};
+                    c->rope_cs, c->xo, c->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cirrus_free_aligned(bufs[i]);
     free(c->out_rows);
     free(c);
@@ -114,9 +106,11 @@ static void rmsnorm(float *out, const float *x, const float *w, int64_t T, int64
     for (int64_t t = 0; t < T; t++) {
         const float *xr = x + t * C;
         float *o = out + t * C;
+        /* float products summed in double, then float mean and scale: ggml's rms_norm, bit for bit */
         double ss = 0;
-        for (int64_t i = 0; i < C; i++) ss += (double)xr[i] * xr[i];
-        float scale = (float)(1.0 / sqrt(ss / (double)C + eps));
+        for (int64_t i = 0; i < C; i++) ss += (double)(xr[i] * xr[i]);
+        const float mean = (float)(ss / (double)C);
+        const float scale = 1.0f / sqrtf(mean + eps);
         for (int64_t i = 0; i < C; i++) o[i] = xr[i] * scale * w[i];
     }
 }
@@ -163,39 +157,51 @@ typedef struct {
     int layer;
 } attn_job;
 
-/* One (token, head) pair: online-softmax attention over positions [0, pos] of the token's seq. */
+/*
+ * One (token, head) pair: online-softmax attention over positions [0, pos] of the token's sequence.
+ *
+ * Numerics follow llama.cpp's CPU flash attention with an F16 KV cache, because matching its
+ * logits is the contract (shared/reference): q is rounded to F16 for the q.k dot products, and the
+ * weighted sum of V rows is accumulated in an F16 vector (each multiply-add rounds to F16), then
+ * divided by the f32 softmax denominator. Keeping the running max means one pass and no score buffer.
+ */
 static void attn_task(void *arg, int64_t task, int ith) {
     (void)ith;
     attn_job *j = arg;
     mdl_ctx *c = j->c;
     const mdl_hparams *hp = &c->m->hp;
-    int H = hp->n_head, D = hp->head_dim, KVD = hp->n_head_kv * D;
-    int64_t t = task / H;
-    int h = (int)(task % H);
-    int kvh = h / (H / hp->n_head_kv);
+    const int H = hp->n_head, D = hp->head_dim, KVD = hp->n_head_kv * D;
+    const int64_t t = task / H;
+    const int h = (int)(task % H), kvh = h / (H / hp->n_head_kv);
     const float *q = c->q + (t * H + h) * D;
-    size_t slab = ((size_t)j->layer * c->p.n_seq + (size_t)j->b->seq[t]) * c->kv_seq_stride;
+    const size_t slab = ((size_t)j->layer * c->p.n_seq + (size_t)j->b->seq[t]) * c->kv_seq_stride;
     const uint16_t *kc = c->k_cache + slab + (size_t)kvh * D;
     const uint16_t *vc = c->v_cache + slab + (size_t)kvh * D;
-    float acc[1024];
-    memset(acc, 0, sizeof(float) * (size_t)D);
-    float mx = -INFINITY, sum = 0, scale = 1.0f / sqrtf((float)D);
-    int32_t n_pos = j->b->pos[t] + 1;
+    float qh[1024];   /* q rounded to f16 (D <= 1024 is checked at load) */
+    uint16_t acc[1024]; /* sum of w_p * v_p so far, f16 */
+    for (int i = 0; i < D; i++) {
+        qh[i] = kn_f16_to_f32(kn_f32_to_f16(q[i]));
+        acc[i] = 0;
+    }
+    const float scale = 1.0f / sqrtf((float)D);
+    float mx = -INFINITY, sum = 0;
+    const int32_t n_pos = j->b->pos[t] + 1;
     for (int32_t p = 0; p < n_pos; p++) {
-        float s = kn_dot(KN_F16, kc + (size_t)p * KVD, q, D) * scale;
-        const uint16_t *vr = vc + (size_t)p * KVD;
+        const float s = kn_dot(KN_F16, kc + (size_t)p * KVD, qh, D) * scale;
+        float ms = 1.0f, vs = 1.0f;
         if (s > mx) {
-            float r = expf(mx - s); /* 0 on the first step: mx is -inf */
-            for (int i = 0; i < D; i++) acc[i] *= r;
-            sum *= r;
+            ms = expf(mx - s); /* 0 on the first position: mx is -inf and acc is zero */
             mx = s;
+            kn_vec_scale_f16(acc, ms, D);
+        } else {
+            vs = expf(s - mx);
         }
-        float w = expf(s - mx);
-        sum += w;
-        for (int i = 0; i < D; i++) acc[i] += w * kn_f16_to_f32(vr[i]);
+        kn_vec_mad_f16(acc, vc + (size_t)p * KVD, vs, D);
+        sum = sum * ms + vs;
     }
     float *o = c->att + (t * H + h) * D;
-    for (int i = 0; i < D; i++) o[i] = acc[i] / sum;
+    const float inv = 1.0f / sum;
+    for (int i = 0; i < D; i++) o[i] = kn_f16_to_f32(acc[i]) * inv;
 }
 
 /* ---- the pass ---------------------------------------------------------------------------- */
@@ -234,13 +240,19 @@ cirrus_status mdl_forward(mdl_ctx *c, const mdl_batch *b, const float **logits, 
     for (int64_t t = 0; t < T; t++)
         kn_dequantize_row(m->tok_embd.type, (const char *)m->tok_embd.data + (size_t)b->tokens[t] * m->tok_embd.row_bytes,
                           c->x + t * C, C);
-    /* rope angles for this batch's positions, shared by every layer */
-    for (int64_t t = 0; t < T; t++)
+    /* rope angles for this batch's positions, shared by every layer. Computed in float by repeated
+     * multiplication exactly as ggml's rope cache does: the angle's last bits decide rounding of
+     * quantized activations downstream, and matching llama.cpp's logits is the contract. */
+    const float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    for (int64_t t = 0; t < T; t++) {
+        float theta = (float)b->pos[t];
         for (int i = 0; i < hp->n_rot / 2; i++) {
-            double theta = (double)b->pos[t] * c->inv_freq[i];
-            c->rope_cs[t * hp->n_rot + 2 * i] = (float)cos(theta);
-            c->rope_cs[t * hp->n_rot + 2 * i + 1] = (float)sin(theta);
+            float ti = hp->rope_freq_scale * (m->rope_freqs ? theta / m->rope_freqs[i] : theta);
+            c->rope_cs[t * hp->n_rot + 2 * i] = cosf(ti);
+            c->rope_cs[t * hp->n_rot + 2 * i + 1] = sinf(ti);
+            theta *= theta_scale;
         }
+    }
 
     for (int il = 0; il < hp->n_layer; il++) {
         const mdl_layer *l = &m->layers[il];
