@@ -21,8 +21,9 @@
 
 #include "tokenizer/tokenizer.h"
 
-/* Longest text tok_encode accepts (bytes): keeps every offset inside 32 bits. */
-#define TOK_MAX_TEXT (256u << 20)
+/* Longest text tok_encode accepts (bytes): ~8M tokens, far past any context, and every offset
+ * stays 32-bit; the BPE pre-tokenizer needs about 20 bytes of scratch per input byte. */
+#define TOK_MAX_TEXT (32u << 20)
 
 /* Token attributes: bit flags with llama.cpp's meaning (llama_token_attr). */
 enum {

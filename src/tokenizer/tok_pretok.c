@@ -191,9 +191,20 @@ static bool chunks_push(chunks *c, size_t len) {
 /* The text as the regexes see it: cpts re-encoded, with llama.cpp's substitutions. */
 typedef struct {
     char *s;        /* UTF-8 */
-    size_t *boff;   /* (n_cpts + 1) byte offset of each code point in s */
-    uint32_t *cidx; /* (len(s) + 1) code point index at a byte offset (only starts are read) */
+    uint32_t *boff; /* (n + 1) byte offset of each code point in s; TOK_MAX_TEXT keeps it 32-bit */
+    size_t n;
 } view;
+
+/* The code point that starts at byte offset b of the view (b is always a character start). */
+static size_t view_cpt_at(const view *vw, size_t lo, size_t b) {
+    size_t hi = vw->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (vw->boff[mid] < b) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
 
 static uint32_t view_cpt(uint32_t c) {
     if (c >= 0x80 && tok_is_whitespace(c)) return 0x0b;
@@ -229,12 +240,13 @@ static cirrus_status split_one(const pcre2_code *re, const view *vw, const chunk
                 pos = ms + tok_utf8_len((unsigned char)subj[ms]);
                 continue;
             }
-            size_t c_prev = vw->cidx[base + prev], c_ms = vw->cidx[base + ms], c_me = vw->cidx[base + me];
+            size_t c_prev = view_cpt_at(vw, cstart, base + prev), c_ms = view_cpt_at(vw, c_prev, base + ms),
+                   c_me = view_cpt_at(vw, c_ms, base + me);
             if (!chunks_push(out, c_ms - c_prev) || !chunks_push(out, c_me - c_ms))
                 return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
             prev = pos = me;
         }
-        size_t c_prev = vw->cidx[base + prev];
+        size_t c_prev = view_cpt_at(vw, cstart, base + prev);
         if (!chunks_push(out, cstart + clen - c_prev)) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
         cstart += clen;
     }
@@ -263,24 +275,23 @@ cirrus_status tok_pretok_split(const tok_pretok *p, const char *text, size_t len
     w->n = 0;
     cirrus_status st = CIRRUS_OK;
     uint32_t *cpts = malloc((len + 1) * sizeof *cpts);
-    view vw = {malloc(len * 3 + 4), malloc((len + 1) * sizeof(size_t)), malloc((len * 3 + 4) * sizeof(uint32_t))};
+    /* a code point comes from 1..4 bytes and takes at most 3 in the view (U+FFFD for one byte) */
+    view vw = {malloc(len * 3 + 4), malloc((len + 1) * sizeof(uint32_t)), 0};
     chunks a = {0}, b = {0};
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!cpts || !vw.s || !vw.boff || !vw.cidx || !md) {
+    if (!cpts || !vw.s || !vw.boff || !md) {
         st = cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
         goto done;
     }
     size_t n = 0, vlen = 0;
     for (size_t off = 0; off < len;) {
         uint32_t c = tok_utf8_next(text, len, &off);
-        vw.boff[n] = vlen;
-        int k = tok_utf8_put(view_cpt(c), vw.s + vlen);
-        for (int j = 0; j < k; j++) vw.cidx[vlen + j] = (uint32_t)n;
-        vlen += (size_t)k;
+        vw.boff[n] = (uint32_t)vlen;
+        vlen += (size_t)tok_utf8_put(view_cpt(c), vw.s + vlen);
         cpts[n++] = c;
     }
-    vw.boff[n] = vlen;
-    vw.cidx[vlen] = (uint32_t)n;
+    vw.boff[n] = (uint32_t)vlen;
+    vw.n = n;
     if (!chunks_push(&a, n)) {
         st = cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
         goto done;
@@ -315,6 +326,5 @@ done:
     free(cpts);
     free(vw.s);
     free(vw.boff);
-    free(vw.cidx);
     return st;
 }

@@ -46,6 +46,7 @@ bool tok_is_special(const tok_vocab *v, int32_t id);
  * Tokenizes text[0..len). add_special: prepend BOS / append EOS as the vocabulary asks.
  * parse_special: recognise the text of special/control tokens in the input (chat templates need
  * this; user content must not get it). On success *ids is malloc'ed (caller frees) with *n ids.
+ * Text past 32 MiB is refused (CIRRUS_ERR_RANGE). Safe to call from several threads at once.
  */
 cirrus_status tok_encode(const tok_vocab *v, const char *text, size_t len, bool add_special,
                          bool parse_special, int32_t **ids, size_t *n, cirrus_err *err);
