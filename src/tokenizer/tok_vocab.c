@@ -70,7 +70,7 @@ static cirrus_status get_bool(const gguf_ctx *g, const char *key, bool *out, cir
     return CIRRUS_OK;
 }
 
-/* Optional string array of exactly n elements (n == 0: any length, returned in *n_out). */
+/* An array, required or optional; with n != 0 it must have exactly n elements. */
 static cirrus_status get_arr(const gguf_ctx *g, const char *key, bool required, uint64_t n,
                              const gguf_array **out, cirrus_err *err) {
     *out = NULL;
