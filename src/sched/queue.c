@@ -103,33 +103,36 @@ static void compute_shares(sched *s, uint64_t now) {
         t->share = 0;
         t->share_open = d > 0;
         if (d > 0) {
-            n_open++;
+            s->open[n_open++] = i;
             w_open += t->weight;
         }
     }
-    /* Settle every tenant whose demand is below the fair level; that raises the level for the
+    /* Settle every tenant whose demand is within the fair level; that raises the level for the
      * rest, so repeat until nobody settles. */
     for (bool changed = true; changed && n_open > 0;) {
         changed = false;
-        for (int32_t i = 0; i < s->n_tenants; i++) {
-            sched_tenant *t = &s->tenants[i];
-            if (!t->share_open || (uint64_t)t->demand * w_open > (uint64_t)remaining * t->weight) continue;
+        for (int32_t k = 0; k < n_open;) {
+            sched_tenant *t = &s->tenants[s->open[k]];
+            if ((uint64_t)t->demand * w_open > (uint64_t)remaining * t->weight) {
+                k++;
+                continue;
+            }
             t->share = t->demand;
             t->share_open = false;
             remaining -= t->demand;
             w_open -= t->weight;
-            n_open--;
+            s->open[k] = s->open[--n_open];
             changed = true;
         }
     }
     if (n_open == 0) return;
     int32_t left = remaining;
-    for (int32_t i = 0; i < s->n_tenants; i++) {
-        sched_tenant *t = &s->tenants[i];
-        if (!t->share_open) continue;
+    for (int32_t k = 0; k < n_open; k++) {
+        sched_tenant *t = &s->tenants[s->open[k]];
         t->share = (int32_t)((uint64_t)remaining * t->weight / w_open);
         left -= t->share;
     }
+    /* rounding leftovers, one each, from the round-robin position on */
     for (int32_t k = 0; left > 0; k = (k + 1) % s->n_tenants) {
         sched_tenant *t = &s->tenants[(s->rr + k) % s->n_tenants];
         if (!t->share_open) continue;
@@ -221,12 +224,14 @@ sched_req *sched_queue_pick(sched *s, uint64_t now, int32_t n_free) {
  * least (one stream: one token per step) sets the pace, and a tenant with eight streams runs one
  * per step too: equal tokens per step for equal weights, in proportion to weight otherwise. The
  * pace-setter always runs all of its sequences, so every step makes progress.
- * A tenant that comes back after being idle (between two requests, or new) starts no further than
- * SCHED_IDLE_CREDIT tokens behind the others: enough to make up for a short gap, never enough to
- * starve the others after a long absence. Tenants under their reservation are not held back and
- * do not set the pace.
+ * A tenant that comes back within SCHED_GRACE_NS (a client between two requests) keeps its place
+ * but no further than SCHED_IDLE_CREDIT tokens behind the others: enough to make up for what they
+ * ran during its gap, never enough to starve them. A new tenant, or one back after a longer
+ * absence, starts level with the others: banked credit would not make it faster (one stream runs
+ * one token per step at most), it would only stall everybody else. Tenants under their reservation
+ * are not held back and do not set the pace.
  */
-void sched_fair_grants(sched *s, int32_t n_act) {
+void sched_fair_grants(sched *s, int32_t n_act, uint64_t now) {
     if (n_act == 1) {
         s->act[0]->n_grant = s->act[0]->n_ready;
         return;
@@ -237,17 +242,18 @@ void sched_fair_grants(sched *s, int32_t n_act) {
         if (t->vt < vmin_all) vmin_all = t->vt;
         if (t->ready_step + 1 == s->step && t->vt < vmin) vmin = t->vt;
     }
-    if (vmin == UINT64_MAX) vmin = vmin_all;
+    if (vmin == UINT64_MAX) vmin = vmin_all; /* nobody was running: all start from here */
     uint64_t lim = UINT64_MAX;
     for (int32_t i = 0; i < n_act; i++) {
         sched_tenant *t = s->act[i];
-        uint64_t unit = SCHED_VT_ONE / t->weight;
+        uint64_t unit = SCHED_VT_ONE / t->w_step;
         if (t->ready_step + 1 != s->step) {
-            uint64_t credit = (uint64_t)SCHED_IDLE_CREDIT * unit;
+            uint64_t credit = now - t->ready_ns < SCHED_GRACE_NS ? (uint64_t)SCHED_IDLE_CREDIT * unit : 0;
             uint64_t floor = vmin > credit ? vmin - credit : 0;
             if (t->vt < floor) t->vt = floor;
         }
-        if (!t->reserved_now && t->vt + (uint64_t)t->n_ready * unit < lim) lim = t->vt + (uint64_t)t->n_ready * unit;
+        uint64_t reach = t->vt + (uint64_t)t->n_ready * unit;
+        if (!t->reserved_now && reach < lim) lim = reach;
     }
     for (int32_t i = 0; i < n_act; i++) {
         sched_tenant *t = s->act[i];
@@ -255,7 +261,7 @@ void sched_fair_grants(sched *s, int32_t n_act) {
             t->n_grant = t->n_ready;
             continue;
         }
-        uint64_t unit = SCHED_VT_ONE / t->weight;
+        uint64_t unit = SCHED_VT_ONE / t->w_step;
         uint64_t g = t->vt >= lim ? 0 : (lim - t->vt) / unit;
         t->n_grant = g > (uint64_t)t->n_ready ? t->n_ready : (int32_t)g;
     }

@@ -39,6 +39,7 @@
  *  not metered by (c): it is bounded per step by n_batch, oldest admission first, and (a) already
  *  charged prompt tokens to the tenant.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,7 @@ cirrus_status sched_new(const sched_params *p, sched **out, cirrus_err *err) {
                            "sched: n_batch %d below n_slots %d (every running sequence decodes each step)",
                            p->n_batch, p->n_slots);
     if (p->max_queue < 0) return cirrus_errf(err, CIRRUS_ERR_INVALID, "sched: max_queue %d < 0", p->max_queue);
+    if (p->n_ctx < 2) return cirrus_errf(err, CIRRUS_ERR_INVALID, "sched: n_ctx %d < 2", p->n_ctx);
     const mdl_hparams *hp = mdl_get_hparams(p->model);
     if (tok_n_vocab(p->vocab) > hp->n_vocab)
         return cirrus_errf(err, CIRRUS_ERR_INVALID, "sched: vocabulary of %d tokens, the model has %d",
@@ -65,6 +67,7 @@ cirrus_status sched_new(const sched_params *p, sched **out, cirrus_err *err) {
     sched *s = calloc(1, sizeof *s);
     if (!s) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "sched: out of memory");
     s->p = *p;
+    if (s->p.max_queue == 0) s->p.max_queue = SCHED_DEFAULT_QUEUE;
     s->n_vocab = hp->n_vocab;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -88,8 +91,9 @@ cirrus_status sched_new(const sched_params *p, sched **out, cirrus_err *err) {
     s->out_slot = malloc(ns * sizeof(sched_slot *));
     s->ready = malloc(ns * sizeof(sched_slot *));
     s->act = malloc(ns * sizeof(sched_tenant *));
+    s->open = malloc(SCHED_TENANTS_MAX * sizeof(int32_t));
     bool ok = s->tenants && s->slots && s->copies && s->b_tok && s->b_pos && s->b_seq && s->b_want && s->out_slot &&
-              s->ready && s->act;
+              s->ready && s->act && s->open;
     for (size_t i = 0; ok && i < ns; i++) {
         s->slots[i].id = (int32_t)i;
         s->slots[i].toks = malloc((size_t)p->n_ctx * sizeof(int32_t));
@@ -141,6 +145,7 @@ void sched_free(sched *s) {
     free(s->out_slot);
     free(s->ready);
     free(s->act);
+    free(s->open);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->idle_cv);
@@ -218,12 +223,15 @@ static void sample_choice(sched *s, sched_req *r, int32_t c, const float *logits
     int32_t id = smp_sample(ch->chain, logits, &h, r->n_logprobs, &lp);
     ch->n_gen++;
     r->gen_step++;
-    r->tenant->vt += SCHED_VT_ONE / r->tenant->weight;
+    r->tenant->vt += SCHED_VT_ONE / r->tenant->w_step;
     pthread_mutex_lock(&r->mu);
     r->usage.completion_tokens++;
     if (!r->usage.t_first_token_ns) r->usage.t_first_token_ns = cirrus_now_ns();
     pthread_mutex_unlock(&r->mu);
 
+    /* A piece is at most 256 bytes (a longer token is cut at a character boundary: no vocabulary
+     * we load has one); with < 256 held bytes of a stop prefix a token's text fits one event, which
+     * keeps the ring bound of req.c exact. */
     char piece[256], out[3 * SCHED_TEXT_MAX];
     size_t n = 0;
     sched_finish fin = SCHED_FINISH_NONE;
@@ -277,14 +285,19 @@ static int32_t add_decode_rows(sched *s) {
         }
     }
     if (n_act == 0) return 0;
-    sched_fair_grants(s, n_act);
-    for (int32_t i = 0; i < n_act; i++) s->act[i]->ready_step = s->step;
+    uint64_t now = cirrus_now_ns();
+    sched_fair_grants(s, n_act, now);
+    for (int32_t i = 0; i < n_act; i++) {
+        s->act[i]->ready_step = s->step;
+        s->act[i]->ready_ns = now;
+    }
     int32_t n = 0;
     for (int32_t i = 0; i < n_ready; i++) {
         sched_slot *sl = s->ready[i];
         sched_tenant *t = sl->req->tenant;
         if (t->n_taken >= t->n_grant) continue;
         t->n_taken++;
+        assert(sl->n_kv < s->p.n_ctx); /* invariant 7 */
         s->b_tok[n] = sl->toks[sl->n_kv];
         s->b_pos[n] = sl->n_kv;
         s->b_seq[n] = sl->id;
@@ -431,7 +444,6 @@ static void admit(sched *s, uint64_t now) {
         s->st.tokens_cached += (uint64_t)cached;
         s->n_running++;
         r->state = REQ_PREFILL;
-        r->cached_tokens = (uint32_t)cached;
         pthread_mutex_lock(&r->mu);
         r->usage.cached_tokens = (uint32_t)cached;
         r->usage.t_admit_ns = now;
@@ -472,16 +484,21 @@ static void *engine_main(void *arg) {
             if (expired || atomic_load(&r->cancel)) end_choices(s, r, SCHED_FINISH_CANCELLED);
         collect_done(s, &ended, now);
         admit(s, now);
-        for (sched_req *r = s->run_head; r; r = r->run_next)
+        for (sched_req *r = s->run_head; r; r = r->run_next) {
             r->tenant->reserved_now = sched_tenant_under_reservation(r->tenant, now);
-        s->step++;
+            r->tenant->w_step = r->tenant->weight;
+        }
         s->busy = true;
         pthread_mutex_unlock(&s->mu);
 
         finish_list(s, dropped, SCHED_FINISH_CANCELLED);
         finish_list(s, ended, SCHED_FINISH_CANCELLED);
         uint32_t gen = 0;
-        int32_t prefilled = s->run_head ? run_step(s, &gen) : 0;
+        int32_t prefilled = 0;
+        if (s->run_head) {
+            s->step++; /* numbers forward passes: sched_stats.steps and sched_event.step agree */
+            prefilled = run_step(s, &gen);
+        }
         for (sched_req *r = s->run_head; r; r = r->run_next)
             if (r->touched) {
                 sched_req_notify(r);
@@ -491,7 +508,7 @@ static void *engine_main(void *arg) {
         pthread_mutex_lock(&s->mu);
         now = cirrus_now_ns();
         if (prefilled || gen) {
-            s->st.steps++;
+            s->st.steps = s->step;
             s->st.tokens_prefilled += (uint64_t)prefilled;
             s->st.tokens_generated += gen;
         }
@@ -504,6 +521,11 @@ static void *engine_main(void *arg) {
         }
         ended = NULL;
         collect_done(s, &ended, now);
+#ifndef NDEBUG
+        int32_t held = 0; /* invariant 6, O(n_slots) per step */
+        for (sched_req *r = s->run_head; r; r = r->run_next) held += r->n_choices;
+        assert(held == s->slots_used);
+#endif
         pthread_mutex_unlock(&s->mu);
         finish_list(s, ended, SCHED_FINISH_CANCELLED);
         pthread_mutex_lock(&s->mu);

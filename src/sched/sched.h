@@ -46,13 +46,14 @@ typedef struct {
     int32_t n_ctx;           /* max positions per sequence */
     int32_t n_slots;         /* sequences resident in the KV cache (KV bytes ~ n_slots * n_ctx) */
     int32_t n_batch;         /* max tokens per forward pass (decode + prefill chunk), e.g. 256 */
-    int32_t max_queue;       /* waiting requests (all tenants) before submit answers FULL */
+    int32_t max_queue;       /* waiting requests (all tenants) before submit answers FULL; 0: 256 */
     bool prefix_cache;
 } sched_params;
 
 #define SCHED_TENANT_MAX 64
 #define SCHED_MAX_CHOICES 16
 #define SCHED_WEIGHT_MAX 1000
+#define SCHED_DEFAULT_QUEUE 256
 
 typedef struct {
     char tenant[SCHED_TENANT_MAX]; /* fairness key; empty = "default" */

@@ -44,9 +44,11 @@ typedef struct sched_tenant {
     uint32_t win[SCHED_WINDOW_S];   /* tokens served per second, ring keyed by win_sec */
     uint64_t win_sec[SCHED_WINDOW_S];
     bool reserved_now;              /* under its reservation (computed at step start) */
+    uint32_t w_step;                /* weight as of this step's start (the engine's copy) */
     /* per-step fairness (engine) */
     uint64_t vt;                    /* virtual time: tokens generated / weight, in SCHED_VT_ONE */
     uint64_t ready_step;            /* last step it had decode-ready sequences */
+    uint64_t ready_ns;              /* and when */
     uint64_t mark_step;             /* step whose ready list already counts it */
     int32_t n_ready, n_grant, n_taken;
 } sched_tenant;
@@ -88,7 +90,6 @@ struct sched_req {
     int32_t prefill_k;              /* prompt tokens in this step's batch */
     uint32_t gen_step;              /* tokens sampled this step */
     bool touched;                   /* events pushed this step: notify */
-    uint32_t cached_tokens;
     /* events and usage (mu) */
     pthread_mutex_t mu, notify_mu;
     pthread_cond_t cv;
@@ -138,6 +139,7 @@ struct sched {
     sched_slot **out_slot;  /* (n_slots) the slot each logits row belongs to */
     sched_slot **ready;     /* (n_slots) decode-ready slots this step */
     sched_tenant **act;     /* (n_slots) tenants with decode-ready slots */
+    int32_t *open;          /* (SCHED_TENANTS_MAX) scratch of compute_shares (mu) */
     sched_stats st;         /* counters part (mu) */
 };
 
@@ -156,7 +158,7 @@ sched_req *sched_queue_pick(sched *s, uint64_t now, int32_t n_free);
 void sched_tenant_serve(sched_tenant *t, uint64_t now, uint32_t tokens);
 bool sched_tenant_under_reservation(const sched_tenant *t, uint64_t now);
 /* Per-step decode grants (engine): sets n_grant of each of s->act[0..n_act). */
-void sched_fair_grants(sched *s, int32_t n_act);
+void sched_fair_grants(sched *s, int32_t n_act, uint64_t now);
 
 /* prefix.c */
 int32_t sched_slots_free(const sched *s);
