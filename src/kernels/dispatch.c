@@ -160,6 +160,9 @@ size_t kn_quantize_row(kn_type t, const float *src, void *dst, int64_t n) {
     return kn_quantize_row_ref(t, src, dst, n);
 }
 
+/* Float weights: the tier's FMA kernel. Quantized weights: the reference, on the f32 activations
+ * as given — exact, not fast; the integer path (activations quantized once per call, like
+ * llama.cpp) is kn_matmul's, where that cost is shared by every weight row. */
 float kn_dot(kn_type t, const void *w_row, const float *x, int64_t n) {
     if (!kn_scalar_forced() && (t == KN_F32 || t == KN_F16 || t == KN_BF16)) {
         float out;
