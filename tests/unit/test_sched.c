@@ -365,7 +365,7 @@ static void run_one(sched *s, const char *tenant, const int32_t *prompt, int32_t
 }
 
 static void test_prefix_cache(void) {
-    sched *s = make_sched(2, 32, 256, 16, true);
+    sched *s = make_sched(4, 32, 256, 16, true);
     int32_t sys[128], p2[128];
     int32_t n1 = encode("Once upon a time, there was a little girl named Lily. She loved to play", sys, 128);
     memcpy(p2, sys, sizeof(int32_t) * (size_t)n1);
@@ -390,10 +390,62 @@ static void test_prefix_cache(void) {
     run_one(s, "bob", p2, n2, 12, &cold, &u);
     CHECK_MSG(u.cached_tokens == 0, "bob reused %u tokens of alice's", u.cached_tokens);
     CHECK(cold.n[0] == nref && memcmp(cold.ids[0], ref, sizeof(int32_t) * (size_t)nref) == 0);
+    /* A prefix still being decoded by a running request is copied into the new request's slot. */
+    sched_req_params rp;
+    greedy_params(&rp, sys, n1, 40);
+    strcpy(rp.tenant, "carol");
+    sched_req *r1, *r2;
+    cirrus_err err;
+    sched_event ev;
+    CHECK(sched_submit(s, &rp, &r1, &err) == CIRRUS_OK);
+    CHECK(sched_poll(r1, &ev, 10000) == 1 && ev.token >= 0); /* r1 is decoding now */
+    greedy_params(&rp, p2, n2, 12);
+    strcpy(rp.tenant, "carol");
+    CHECK(sched_submit(s, &rp, &r2, &err) == CIRRUS_OK);
+    memset(&b, 0, sizeof b);
+    collect(r2, &b);
+    sched_req_usage(r2, &u);
+    CHECK_MSG(u.cached_tokens >= (uint32_t)n1 - 1, "copied %u tokens from the running request", u.cached_tokens);
+    CHECK(b.n[0] == nref && memcmp(b.ids[0], ref, sizeof(int32_t) * (size_t)nref) == 0);
+    sched_req_free(r2);
+    sched_req_free(r1);
+    /* Two choices from a cached prefix: both start from the full prompt. */
+    greedy_params(&rp, p2, n2, 12);
+    strcpy(rp.tenant, "alice");
+    rp.n_choices = 2;
+    CHECK(sched_submit(s, &rp, &r1, &err) == CIRRUS_OK);
+    memset(&b, 0, sizeof b);
+    collect(r1, &b);
+    sched_req_usage(r1, &u);
+    sched_req_free(r1);
+    CHECK(u.cached_tokens == (uint32_t)n2 - 1);
+    for (int c = 0; c < 2; c++)
+        CHECK_MSG(b.n[c] == nref && memcmp(b.ids[c], ref, sizeof(int32_t) * (size_t)nref) == 0, "choice %d", c);
+
     sched_tenant_stats ts[8];
     int32_t nt = sched_get_tenant_stats(s, ts, 8);
-    CHECK(nt == 2 && strcmp(ts[0].tenant, "alice") == 0 && ts[0].requests == 3 && ts[0].cached_tokens > 0 &&
+    CHECK(nt == 3 && strcmp(ts[0].tenant, "alice") == 0 && ts[0].requests == 4 && ts[0].cached_tokens > 0 &&
           ts[1].cached_tokens == 0 && ts[1].generated_tokens > 0);
+    sched_free(s);
+}
+
+/* Cache entries cost no capacity: a request that needs the slot evicts the least recently used. */
+static void test_prefix_evict(void) {
+    sched *s = make_sched(1, 32, 256, 4, true);
+    int32_t p[64];
+    int32_t np = encode(k_texts[0], p, 64);
+    static result res;
+    sched_usage u;
+    sched_stats st;
+    run_one(s, "alice", p, np, 4, &res, &u);
+    settle(s, &st);
+    CHECK(st.slots_cached == 1 && st.slots_used == 0);
+    run_one(s, "bob", p, np, 4, &res, &u); /* takes alice's slot, shares nothing */
+    CHECK(u.cached_tokens == 0);
+    run_one(s, "alice", p, np, 4, &res, &u); /* her entry is gone */
+    CHECK(u.cached_tokens == 0);
+    run_one(s, "alice", p, np, 4, &res, &u);
+    CHECK(u.cached_tokens == (uint32_t)np - 1);
     sched_free(s);
 }
 
@@ -629,6 +681,7 @@ int main(void) {
     test_finish();
     test_cancel_and_errors();
     test_prefix_cache();
+    test_prefix_evict();
     test_chunked_prefill();
     fairness(4, 1);
     fairness(16, 1);
