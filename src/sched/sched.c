@@ -92,8 +92,9 @@ cirrus_status sched_new(const sched_params *p, sched **out, cirrus_err *err) {
     s->ready = malloc(ns * sizeof(sched_slot *));
     s->act = malloc(ns * sizeof(sched_tenant *));
     s->open = malloc(SCHED_TENANTS_MAX * sizeof(int32_t));
+    s->draws = malloc(ns * sizeof(sched_draw));
     bool ok = s->tenants && s->slots && s->copies && s->b_tok && s->b_pos && s->b_seq && s->b_want && s->out_slot &&
-              s->ready && s->act && s->open;
+              s->ready && s->act && s->open && s->draws && cirrus_pool_new(p->n_threads, &s->pool) == CIRRUS_OK;
     for (size_t i = 0; ok && i < ns; i++) {
         s->slots[i].id = (int32_t)i;
         s->slots[i].toks = malloc((size_t)p->n_ctx * sizeof(int32_t));
@@ -146,6 +147,8 @@ void sched_free(sched *s) {
     free(s->ready);
     free(s->act);
     free(s->open);
+    free(s->draws);
+    cirrus_pool_free(s->pool);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_cond_destroy(&s->idle_cv);
@@ -214,13 +217,25 @@ static void end_choices(sched *s, sched_req *r, sched_finish why) {
     }
 }
 
-/* Samples choice c of r from one logits row and sends what it produced. */
-static void sample_choice(sched *s, sched_req *r, int32_t c, const float *logits) {
+/* Sampling, the costly part of turning logits into tokens (a pass over the vocabulary), runs in
+ * parallel: each draw has its own chain, and reads only its logits row and its slot's tokens. */
+static void draw_task(void *ctx, int64_t i, int ith) {
+    (void)ith;
+    sched *s = ctx;
+    sched_draw *d = &s->draws[i];
+    sched_choice *ch = &d->r->ch[d->choice];
+    const sched_slot *sl = &s->slots[ch->slot];
+    smp_history h = {sl->toks, (size_t)sl->n_kv, (size_t)d->r->n_prompt};
+    d->id = smp_sample(ch->chain, d->logits, &h, d->r->n_logprobs, &d->lp);
+}
+
+/* What a draw produced, in order: text through the detokenizer and the stop matcher, the finish
+ * reason, the event. */
+static void finish_draw(sched *s, sched_draw *d) {
+    sched_req *r = d->r;
+    int32_t c = d->choice, id = d->id;
     sched_choice *ch = &r->ch[c];
     sched_slot *sl = &s->slots[ch->slot];
-    smp_history h = {sl->toks, (size_t)sl->n_kv, (size_t)r->n_prompt};
-    smp_logprobs lp;
-    int32_t id = smp_sample(ch->chain, logits, &h, r->n_logprobs, &lp);
     ch->n_gen++;
     r->gen_step++;
     r->tenant->vt += SCHED_VT_ONE / r->tenant->w_step;
@@ -256,7 +271,7 @@ static void sample_choice(sched *s, sched_req *r, int32_t c, const float *logits
     } else {
         sl->toks[sl->n_kv] = id; /* fed next step; n_kv < n_ctx by invariant 7 */
     }
-    emit(s, r, c, eog ? -1 : id, !eog && r->n_logprobs >= 0 ? &lp : NULL, out, n, fin);
+    emit(s, r, c, eog ? -1 : id, !eog && r->n_logprobs >= 0 ? &d->lp : NULL, out, n, fin);
 }
 
 /* Decode rows: the unfinished choices of DECODE requests, minus what fairness holds back (policy
@@ -359,10 +374,12 @@ static int32_t run_step(sched *s, uint32_t *gen) {
     int32_t prefilled = n - n_dec;
     for (sched_req *r = s->run_head; r; r = r->run_next)
         if (r->prefill_k) s->slots[r->ch[0].slot].n_kv += r->prefill_k;
+    int32_t n_draws = 0;
     for (int32_t i = 0; i < n_out; i++) {
         sched_slot *sl = s->out_slot[i];
         sched_req *r = sl->req;
         const float *row = logits + (size_t)i * (size_t)s->n_vocab;
+        int32_t c0 = sl->choice, c1 = sl->choice + 1;
         if (r->state == REQ_PREFILL) { /* the prompt is done: every choice starts from it */
             for (int32_t c = 1; c < r->n_choices; c++) {
                 sched_slot *o = &s->slots[r->ch[c].slot];
@@ -370,13 +387,17 @@ static int32_t run_step(sched *s, uint32_t *gen) {
                 o->n_kv = r->n_prompt;
             }
             r->state = REQ_DECODE;
-            for (int32_t c = 0; c < r->n_choices; c++) sample_choice(s, r, c, row);
-            *gen += (uint32_t)r->n_choices;
-        } else {
-            sample_choice(s, r, sl->choice, row);
-            (*gen)++;
+            c0 = 0;
+            c1 = r->n_choices;
         }
+        for (int32_t c = c0; c < c1; c++) s->draws[n_draws++] = (sched_draw){.r = r, .choice = c, .logits = row};
     }
+    /* Fan out only when there is enough to share: a hand-off costs microseconds, a draw over a
+     * small vocabulary less than that. */
+    bool wide = n_draws > 1 && (int64_t)n_draws * s->n_vocab >= SCHED_PARALLEL_SAMPLE_MIN;
+    cirrus_pool_run(wide ? s->pool : NULL, draw_task, s, n_draws);
+    for (int32_t i = 0; i < n_draws; i++) finish_draw(s, &s->draws[i]);
+    *gen = (uint32_t)n_draws;
     return prefilled;
 }
 

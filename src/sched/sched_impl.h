@@ -25,6 +25,7 @@ typedef enum { REQ_QUEUED, REQ_PREFILL, REQ_DECODE, REQ_DONE } sched_req_state;
 #define SCHED_GRACE_NS 50000000ull /* a tenant between two requests keeps its slot share this long */
 #define SCHED_IDLE_CREDIT 32       /* tokens of catch-up a tenant may bank while briefly idle */
 #define SCHED_VT_ONE 65536ull      /* virtual-time units of one token at weight 1 */
+#define SCHED_PARALLEL_SAMPLE_MIN 65536 /* draws x vocabulary worth sampling on the pool */
 
 typedef struct sched_tenant {
     bool used;
@@ -107,6 +108,15 @@ typedef struct {
     int32_t src, dst, n;
 } sched_copy;
 
+/* One draw of a step: sampled in parallel, then turned into text and events in order. */
+typedef struct {
+    sched_req *r;
+    int32_t choice;
+    const float *logits;
+    int32_t id;
+    smp_logprobs lp;
+} sched_draw;
+
 struct sched {
     sched_params p;
     mdl_ctx *ctx;
@@ -139,6 +149,8 @@ struct sched {
     sched_slot **out_slot;  /* (n_slots) the slot each logits row belongs to */
     sched_slot **ready;     /* (n_slots) decode-ready slots this step */
     sched_tenant **act;     /* (n_slots) tenants with decode-ready slots */
+    sched_draw *draws;      /* (n_slots) this step's samples */
+    cirrus_pool *pool;      /* samples the draws of a step in parallel (the model's pool is its own) */
     int32_t *open;          /* (SCHED_TENANTS_MAX) scratch of compute_shares (mu) */
     sched_stats st;         /* counters part (mu) */
 };
