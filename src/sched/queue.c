@@ -46,12 +46,16 @@ void sched_tenant_serve(sched_tenant *t, uint64_t now, uint32_t tokens) {
     t->win[i] += tokens;
 }
 
-bool sched_tenant_under_reservation(const sched_tenant *t, uint64_t now) {
-    if (t->reserved_tpm == 0) return false;
+/* Tokens served in the last SCHED_WINDOW_S seconds. */
+static uint64_t served_recently(const sched_tenant *t, uint64_t now) {
     uint64_t sec = now / 1000000000ull, served = 0;
     for (int i = 0; i < SCHED_WINDOW_S; i++)
         if (t->win_sec[i] + SCHED_WINDOW_S > sec) served += t->win[i];
-    return served < t->reserved_tpm;
+    return served;
+}
+
+bool sched_tenant_under_reservation(const sched_tenant *t, uint64_t now) {
+    return t->reserved_tpm > 0 && served_recently(t, now) < t->reserved_tpm;
 }
 
 /* ---- queues ------------------------------------------------------------------------------- */
@@ -168,10 +172,7 @@ sched_req *sched_queue_pick(sched *s, uint64_t now, int32_t n_free) {
     for (int32_t i = 0; i < s->n_tenants; i++) {
         sched_tenant *t = &s->tenants[i];
         if (!t->q_head || !sched_tenant_under_reservation(t, now)) continue;
-        uint64_t served = 0, sec = now / 1000000000ull;
-        for (int k = 0; k < SCHED_WINDOW_S; k++)
-            if (t->win_sec[k] + SCHED_WINDOW_S > sec) served += t->win[k];
-        double ratio = (double)served / (double)t->reserved_tpm;
+        double ratio = (double)served_recently(t, now) / (double)t->reserved_tpm;
         if (!best || ratio < best_ratio) {
             best = t;
             best_ratio = ratio;
@@ -247,6 +248,8 @@ void sched_fair_grants(sched *s, int32_t n_act, uint64_t now) {
     for (int32_t i = 0; i < n_act; i++) {
         sched_tenant *t = s->act[i];
         uint64_t unit = SCHED_VT_ONE / t->w_step;
+        /* Service within a reservation is owed, not a fair share spent: no payback after it. */
+        if (t->reserved_now && t->vt > vmin) t->vt = vmin;
         if (t->ready_step + 1 != s->step) {
             uint64_t credit = now - t->ready_ns < SCHED_GRACE_NS ? (uint64_t)SCHED_IDLE_CREDIT * unit : 0;
             uint64_t floor = vmin > credit ? vmin - credit : 0;

@@ -45,7 +45,8 @@ typedef struct {
     int32_t n_threads;
     int32_t n_ctx;           /* max positions per sequence */
     int32_t n_slots;         /* sequences resident in the KV cache (KV bytes ~ n_slots * n_ctx) */
-    int32_t n_batch;         /* max tokens per forward pass (decode + prefill chunk), e.g. 256 */
+    int32_t n_batch;         /* max tokens per forward pass (decode + prefill chunk), e.g. 256;
+                              * >= n_slots, so every running sequence fits in one step */
     int32_t max_queue;       /* waiting requests (all tenants) before submit answers FULL; 0: 256 */
     bool prefix_cache;
 } sched_params;
@@ -125,7 +126,9 @@ cirrus_status sched_new(const sched_params *p, sched **out, cirrus_err *err);
 /* Stops accepting, lets running requests finish until deadline_ns (cirrus_now_ns clock), then
  * cancels the rest; returns when the engine is idle. */
 void sched_shutdown(sched *s, uint64_t deadline_ns);
-void sched_free(sched *s); /* shuts down now if still running */
+/* Shuts down now if still running. Handles of requests not freed yet stay readable (their final
+ * events are queued) and must still be released with sched_req_free. */
+void sched_free(sched *s);
 
 /* CIRRUS_ERR_FULL: queue full or shutting down (HTTP 503 + Retry-After).
  * CIRRUS_ERR_RANGE: prompt + max_tokens exceeds n_ctx, or n_choices > slots (HTTP 400).
