@@ -42,6 +42,7 @@ typedef enum {
     API_E_NO_MODEL,        /* 404 model_not_found */
     API_E_METHOD,          /* 405 */
     API_E_TOO_LARGE,       /* 413 */
+    API_E_HEADERS_TOO_LARGE, /* 431 */
     API_E_RATE_LIMIT,      /* 429 rate_limit_exceeded (Retry-After) */
     API_E_INTERNAL,        /* 500 server_error */
     API_E_OVERLOADED,      /* 503: queue full or shutting down (Retry-After) */

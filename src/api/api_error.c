@@ -26,6 +26,7 @@ static const struct {
     [API_E_NO_MODEL] = {404, "invalid_request_error", "model_not_found", CIRRUS_ERR_NOT_FOUND, 0},
     [API_E_METHOD] = {405, "invalid_request_error", "method_not_allowed", CIRRUS_ERR_INVALID, 0},
     [API_E_TOO_LARGE] = {413, "invalid_request_error", "request_too_large", CIRRUS_ERR_RANGE, 0},
+    [API_E_HEADERS_TOO_LARGE] = {431, "invalid_request_error", "headers_too_large", CIRRUS_ERR_RANGE, 0},
     [API_E_RATE_LIMIT] = {429, "requests", "rate_limit_exceeded", CIRRUS_ERR_FULL, 1},
     [API_E_INTERNAL] = {500, "server_error", NULL, CIRRUS_ERR_INTERNAL, 0},
     [API_E_OVERLOADED] = {503, "server_error", "overloaded", CIRRUS_ERR_FULL, 1},

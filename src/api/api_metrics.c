@@ -12,8 +12,8 @@
 
 #include "api/api_internal.h"
 
-static const int k_status[MET_STATUS_SLOTS] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503, 0, 0};
-#define STATUS_OTHER (MET_STATUS_SLOTS - 2)
+static const int k_status[MET_STATUS_SLOTS] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503, 431, 0};
+#define STATUS_OTHER (MET_STATUS_SLOTS - 1)
 static const char *const k_ep[EP_COUNT] = {"chat_completions", "completions", "models", "health", "metrics", "other"};
 
 /* Upper bounds in seconds: first tokens and whole requests take 10 ms to a minute on CPU, a

@@ -402,6 +402,11 @@ void api_handle(void *app, http_req *r) {
         api_reply_error(a, r, ep, id, NULL, NULL, &e);
         return;
     }
+    if (http_req_headers_overflow(r)) {
+        api_error_make(&e, API_E_HEADERS_TOO_LARGE, NULL, "The request headers are larger than this server accepts.");
+        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+        return;
+    }
     if (http_req_overflow(r)) {
         api_error_make(&e, API_E_TOO_LARGE, NULL, "The request body is larger than this server accepts.");
         api_reply_error(a, r, ep, id, NULL, NULL, &e);

@@ -241,7 +241,7 @@ static void finish(lg *L, stream *s, CURLcode cc) {
                                                       s->prompt_tokens + s->completion_tokens, "prompt_tokens_details",
                                                       "cached_tokens", s->cached_tokens));
         if (r) {
-            char *line = json_dumps(r, JSON_COMPACT);
+            char *line = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(6));
             if (line) fprintf(L->out, "%s\n", line);
             free(line);
             json_decref(r);
@@ -409,7 +409,7 @@ static void report(lg *L, double wall) {
             else json_object_set_new(root, "overall", o);
         }
         json_object_set_new(root, "tenants", arr);
-        char *s = json_dumps(root, JSON_INDENT(2));
+        char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
         if (s) puts(s);
         free(s);
         json_decref(root);

@@ -42,7 +42,7 @@ struct http_req {
     const char *method, *path; /* owned by MHD for the request's life */
     char *body;
     size_t body_len, body_cap;
-    bool overflow, aborted;
+    bool overflow, hdr_overflow, aborted;
     enum req_state state;
     uint64_t t_start;
     int status;
@@ -265,6 +265,13 @@ static void set_peer(http_req *r) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, r->peer, sizeof r->peer);
 }
 
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    size_t *n = cls;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
 /* Content-Length, if present and a plain decimal; UINT64_MAX if absent or unreadable. */
 static uint64_t content_length(struct MHD_Connection *c) {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -313,8 +320,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         set_peer(r);
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
+        /* MHD's pool must also hold the stream block, so it is larger than max_header: the
+         * header limit itself is enforced here. */
+        size_t hdr = strlen(url) + strlen(method) + 16;
+        MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hdr);
         uint64_t cl = content_length(c);
-        if (cl != UINT64_MAX && cl > s->cfg.max_body) {
+        if (hdr > s->cfg.max_header) {
+            r->hdr_overflow = true;
+            run_app(r, true);
+        } else if (cl != UINT64_MAX && cl > s->cfg.max_body) {
             /* Answer before reading a byte of it; MHD then closes the connection. */
             r->overflow = true;
             run_app(r, true);
@@ -513,6 +527,7 @@ const char *http_req_body(const http_req *r, size_t *len) {
     return r->body;
 }
 bool http_req_overflow(const http_req *r) { return r->overflow; }
+bool http_req_headers_overflow(const http_req *r) { return r->hdr_overflow; }
 uint64_t http_req_start_ns(const http_req *r) { return r->t_start; }
 const char *http_req_peer(const http_req *r) { return r->peer; }
 

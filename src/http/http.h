@@ -19,8 +19,9 @@
  * thread; the price is the sleep/wake race, closed by a wake_pending flag (see http.c).
  *
  * Limits: bodies over max_body get the handler with http_req_overflow() true and no body (the
- * application answers 413; when Content-Length announces it, before reading a byte of it); headers
- * over max_header are refused by the library (431); connections past max_connections are refused at
+ * application answers 413; when Content-Length announces it, before reading a byte of it); a request
+ * line and headers over max_header get the handler with http_req_headers_overflow() (431), and
+ * far larger ones are refused by the library itself; connections past max_connections are refused at
  * accept; a connection that sends or reads nothing for idle_timeout_s is closed (slowloris, dead
  * keep-alive). While suspended a connection does not time out and a client disconnect is seen at
  * the next write, i.e. the next token.
@@ -77,6 +78,7 @@ const char *http_req_header(const http_req *r, const char *name); /* case-insens
 /* The body, NUL-terminated (it may still contain NUL bytes: use len). NULL, 0 when empty. */
 const char *http_req_body(const http_req *r, size_t *len);
 bool http_req_overflow(const http_req *r);                /* body exceeded max_body */
+bool http_req_headers_overflow(const http_req *r);        /* request line + headers exceeded max_header */
 uint64_t http_req_start_ns(const http_req *r);            /* when its headers arrived */
 const char *http_req_peer(const http_req *r);              /* client address, for logs */
 /* True if the client has closed its end (a non-blocking peek reads EOF or an error). A deferred

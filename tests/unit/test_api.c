@@ -189,7 +189,7 @@ static void test_errors(void) {
     static const struct { api_err_kind k; int status; } want[] = {
         {API_E_INVALID, 400}, {API_E_UNKNOWN_FIELD, 400}, {API_E_UNSUPPORTED, 400}, {API_E_CONTEXT, 400},
         {API_E_NO_KEY, 401}, {API_E_BAD_KEY, 401}, {API_E_FORBIDDEN, 403}, {API_E_NO_ROUTE, 404},
-        {API_E_NO_MODEL, 404}, {API_E_METHOD, 405}, {API_E_TOO_LARGE, 413}, {API_E_RATE_LIMIT, 429},
+        {API_E_NO_MODEL, 404}, {API_E_METHOD, 405}, {API_E_TOO_LARGE, 413}, {API_E_HEADERS_TOO_LARGE, 431}, {API_E_RATE_LIMIT, 429},
         {API_E_INTERNAL, 500}, {API_E_OVERLOADED, 503}, {API_E_LOADING, 503},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
