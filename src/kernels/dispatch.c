@@ -119,6 +119,11 @@ const kn_isa_table *kn_active(void) {
     return atomic_load_explicit(&g_active, memory_order_relaxed);
 }
 
+const kn_isa_table *kn_scalar_table(void) {
+    kn_init();
+    return &g_tables[TIER_SCALAR];
+}
+
 /* Test hook (declared in the test, not in the public header): selects a detected tier by name, or
  * the detected best for NULL. Returns false if the CPU lacks it. */
 bool kn_force_isa(const char *name);

@@ -87,9 +87,26 @@ static void quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
     for (int64_t i = 0; i < n / QK8_0; i++) y[i].d = kn_f32_to_f16(quantize_q8_0_block(x + i * QK8_0, y[i].qs));
 }
 
+/* Activations: id = 127/amax and round-half-to-even, as llama.cpp's x86 quantize_row_q8_0 (see
+ * kn_quantize_row_q8_0x_ref for why this differs from the weight quantizer). */
 static void quantize_q8_0x(const float *x, block_q8_0x *y, int64_t n) {
-    for (int64_t i = 0; i < n / QK8_0; i++)
-        y[i].d = kn_f16_to_f32(kn_f32_to_f16(quantize_q8_0_block(x + i * QK8_0, y[i].qs)));
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        __m256 v[4], a = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            a = _mm256_max_ps(a, _mm256_andnot_ps(sign, v[k]));
+        }
+        const float amax = hmax_ps(a);
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        if (__builtin_isinf(id)) id = 0.0f;
+        __m256i q[4];
+        for (int k = 0; k < 4; k++)
+            q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], _mm256_set1_ps(id)),
+                                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        _mm256_storeu_si256((__m256i *)y[i].qs, pack_i32x32(q[0], q[1], q[2], q[3]));
+        y[i].d = kn_f16_to_f32(kn_f32_to_f16(amax / 127.0f));
+    }
 }
 
 static void quantize_q8_K(const float *x, block_q8_K *y, int64_t n) {

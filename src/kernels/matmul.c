@@ -10,7 +10,10 @@
  *      ISA's multi-dot: a weight block is loaded and unpacked once per KN_NRX activation rows, and
  *      the chunk (tens of KiB) stays in L2 while the activations stream past it. So each weight
  *      byte comes from memory once per call, whatever T is.
- * Reference path (kn_set_scalar(true)): y[t][m] = kn_dot_ref(W[m], x[t]) in the same task split.
+ * Scalar path (kn_set_scalar(true)): the same two steps through the portable C tier -- reference
+ *      activation quantizers and integer dots -- so forcing SIMD off changes speed, not results
+ *      (beyond float summation order), and both agree with llama.cpp's quantized-activation numbers.
+ * Fallback (scratch unavailable): y[t][m] = kn_dot_ref(W[m], x[t]), f32 activations.
  *
  * Scratch: one buffer per calling thread (engine threads of different models may run matmuls at
  * the same time), grown to the largest T*row_size seen and never shrunk, freed at thread exit.
@@ -121,10 +124,10 @@ void kn_matmul(cirrus_pool *pool, kn_type t, const void *W, int64_t M, int64_t K
     assert(tr && tr->supported && K > 0 && K % tr->blck_size == 0);
     mm_ctx c = {
         .t = t, .W = W, .w_stride = kn_row_size(t, K), .M = M, .K = K, .T = T, .x = x, .y = y,
-        .tab = kn_active(), .act = kn_act_type(t),
+        .tab = kn_scalar_forced() ? kn_scalar_table() : kn_active(), .act = kn_act_type(t),
     };
     const int64_t n_tasks = (M + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-    bool fast = !kn_scalar_forced() && c.tab->mdot[t] != NULL;
+    bool fast = c.tab->mdot[t] != NULL;
     if (fast && c.act == KN_F32) {
         c.xa = (const uint8_t *)x;
         c.xa_stride = (size_t)K * sizeof(float);

@@ -34,13 +34,22 @@ void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
-/* q8_0 with the scale widened to f32: one reference block at a time, so equal by construction. */
+/*
+ * Activations for q4_0 / q8_0 dots (block_q8_0x: the f16-rounded scale kept as f32). These follow
+ * what llama.cpp actually runs on x86 for activations -- id = 127/amax and round-half-to-even --
+ * not the weight quantizer above (1/d and round-half-away, what llama-quantize writes). The two
+ * differ in the last bit on some inputs, and one flipped activation quant is enough to move a
+ * logit of a sensitive model by 0.1, so parity with llama.cpp needs this one.
+ */
 void kn_quantize_row_q8_0x_ref(const float *x, block_q8_0x *y, int64_t n) {
-    for (int64_t i = 0; i < n / QK8_0; i++) {
-        block_q8_0 b;
-        kn_quantize_row_q8_0_ref(x + i * QK8_0, &b, QK8_0);
-        y[i].d = kn_f16_to_f32(b.d);
-        memcpy(y[i].qs, b.qs, QK8_0);
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.0f;
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        if (isinf(id)) id = 0.0f; /* amax < ~1e-36: the f16 scale is 0 anyway; keeps x*id finite */
+        y[i].d = kn_f16_to_f32(kn_f32_to_f16(d));
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)nearbyintf(x[j] * id); /* FE_TONEAREST: ties to even */
     }
 }
 
