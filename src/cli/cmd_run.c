@@ -22,6 +22,8 @@ static const char *usage =
     "  --system TEXT        system message (with --chat)\n"
     "  --chat-template NAME override the template (chatml llama2 llama3 mistral phi3 gemma zephyr)\n"
     "  -c N                 context size (default 2048)   -t N  threads (default 2)\n"
+    "  --ignore-eos         keep generating past end-of-generation tokens\n"
+    "  --ids                print the generated token ids (space-separated) instead of text\n"
     "  --no-stats           do not print timing to stderr\n";
 
 typedef struct {
@@ -29,7 +31,7 @@ typedef struct {
     const char *stops[SMP_MAX_STOPS];
     int n_stops;
     int64_t n_predict, n_ctx, threads;
-    bool chat, seed_set, stats;
+    bool chat, seed_set, stats, ignore_eos, print_ids;
     smp_params sp;
 } run_opts;
 
@@ -62,6 +64,8 @@ static int parse_args(int argc, char **argv, run_opts *o) {
         else if (cli_opt(argc, argv, &i, "--chat-template", &v)) { if (!(o->tmpl_name = v)) return 2; o->chat = true; }
         else if (!strcmp(argv[i], "--chat")) o->chat = true;
         else if (!strcmp(argv[i], "--no-stats")) o->stats = false;
+        else if (!strcmp(argv[i], "--ignore-eos")) o->ignore_eos = true;
+        else if (!strcmp(argv[i], "--ids")) o->print_ids = true;
         else { cli_error("run: unknown option '%s'", argv[i]); fputs(usage, stderr); return 2; }
     }
     if (!o->model || !o->prompt) {
@@ -165,37 +169,55 @@ int cmd_run(int argc, char **argv) {
 
     tok_stream ts;
     tok_stream_init(&ts);
-    char piece[128], released[128 + SMP_MAX_STOP_LEN];
+    const size_t piece_cap = 3 * (tok_max_piece(v) + 4);
+    char *piece = malloc(piece_cap), *released = malloc(piece_cap + SMP_MAX_STOP_LEN);
+    if (!piece || !released) {
+        free(piece);
+        free(released);
+        goto out;
+    }
     int64_t n_gen = 0;
     const char *finish = "length";
     while (n_gen < o.n_predict && (int64_t)n_hist < n_total) {
         smp_history h = {hist, n_hist, n_prompt};
         int32_t id = smp_sample(chain, logits, &h, -1, NULL);
         n_gen++;
-        if (tok_is_eog(v, id)) {
+        if (tok_is_eog(v, id) && !o.ignore_eos) {
             finish = "stop";
             break;
         }
         hist[n_hist++] = id;
-        size_t np = tok_stream_push(v, &ts, id, false, piece, sizeof piece);
-        size_t nr = smp_stop_push(&stop, piece, np, released, sizeof released);
+        if (o.print_ids) {
+            printf("%s%d", n_gen > 1 ? " " : "", id);
+            fflush(stdout);
+            goto next;
+        }
+        size_t np = tok_stream_push(v, &ts, id, false, piece, piece_cap);
+        size_t nr = smp_stop_push(&stop, piece, np, released, piece_cap + SMP_MAX_STOP_LEN);
         fwrite(released, 1, nr, stdout);
         fflush(stdout);
         if (stop.stopped) {
             finish = "stop";
             break;
         }
+    next:
         if ((int64_t)n_hist >= n_total || n_gen >= o.n_predict) break;
         int32_t p1 = (int32_t)n_hist - 1;
         mdl_batch b = {1, &id, &p1, seq, NULL};
-        if (mdl_forward(c, &b, &logits, &n_out, &err)) goto out;
+        if (mdl_forward(c, &b, &logits, &n_out, &err)) {
+            free(piece);
+            free(released);
+            goto out;
+        }
     }
-    if (!stop.stopped) {
-        size_t np = tok_stream_flush(&ts, piece, sizeof piece);
-        size_t nr = smp_stop_push(&stop, piece, np, released, sizeof released);
+    if (!stop.stopped && !o.print_ids) {
+        size_t np = tok_stream_flush(&ts, piece, piece_cap);
+        size_t nr = smp_stop_push(&stop, piece, np, released, piece_cap + SMP_MAX_STOP_LEN);
         fwrite(released, 1, nr, stdout);
-        if (!stop.stopped) fwrite(released, 1, smp_stop_flush(&stop, released, sizeof released), stdout);
+        if (!stop.stopped) fwrite(released, 1, smp_stop_flush(&stop, released, piece_cap + SMP_MAX_STOP_LEN), stdout);
     }
+    free(piece);
+    free(released);
     fputc('\n', stdout);
     fflush(stdout);
     uint64_t t2 = cirrus_now_ns();
