@@ -60,6 +60,10 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static void sort_samples(samples *s) {
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, cmp_d); /* v is NULL when empty: qsort(NULL) is UB */
+}
+
 /* Nearest-rank percentile of sorted samples; 0 when empty. */
 static double pct(const samples *s, double p) {
     if (!s->n) return 0;
@@ -376,8 +380,8 @@ static void report(lg *L, double wall) {
     snprintf(all.name, sizeof all.name, "overall");
     for (int i = 0; i < L->n_tenants; i++) {
         tenant *t = &L->tenants[i];
-        qsort(t->ttft.v, t->ttft.n, sizeof(double), cmp_d);
-        qsort(t->itl.v, t->itl.n, sizeof(double), cmp_d);
+        sort_samples(&t->ttft);
+        sort_samples(&t->itl);
         all.conc += t->conc;
         all.requests += t->requests;
         all.errors += t->errors;
@@ -387,8 +391,8 @@ static void report(lg *L, double wall) {
         for (int k = 0; k < t->n_status; k++)
             for (int c = 0; c < t->status[k][1]; c++) count_status(&all, t->status[k][0]);
     }
-    qsort(all.ttft.v, all.ttft.n, sizeof(double), cmp_d);
-    qsort(all.itl.v, all.itl.n, sizeof(double), cmp_d);
+    sort_samples(&all.ttft);
+    sort_samples(&all.itl);
     if (L->json) {
         json_t *root = json_pack("{s:f, s:s, s:I}", "duration_s", wall, "model", L->model, "max_tokens", (json_int_t)L->max_tokens);
         json_t *arr = json_array();

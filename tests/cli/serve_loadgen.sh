@@ -27,7 +27,7 @@ check "records reconcile with the access log" [ "$ok" = 1 ]
 check "tenants from keys" grep -q '"tenant":"tb"' "$LOG"
 
 # a wrong key: counted as errors by status, not a crash
-"$CIRRUS_BIN" loadgen --url "$BASE" --model stories --tenant bad:sk-bad-0123456789abcdef:2 --requests 4 --json >"$TMP/bad.json" 2>/dev/null
+"$CIRRUS_BIN" loadgen --url "$BASE" --model stories --tenant bad:sk-bad-0123456789abcdef:2 --requests 4 --json >"$TMP/bad.json" 2>"$TMP/bad.err"
 check "401s counted by status" grep -q '"401": 4' "$TMP/bad.json"
 # duration mode, human report
 "$CIRRUS_BIN" loadgen --url "$BASE" --tenant ta:sk-ta-0123456789abcdef:2 --duration 1 --max-tokens 16 >"$TMP/human.txt" 2>&1
@@ -36,5 +36,6 @@ check "duration mode report" grep -q '^overall' "$TMP/human.txt"
 "$CIRRUS_BIN" loadgen --url "http://192.0.2.1:$PORT" --tenant x::1 --requests 1 >/dev/null 2>"$TMP/nl.err"
 check "non-loopback refused" [ $? = 2 ]
 check "non-loopback message" grep -q loopback "$TMP/nl.err"
+check "no sanitizer report from loadgen" sh -c "! cat '$TMP'/lg.err '$TMP'/bad.err '$TMP'/human.txt | grep -qE 'AddressSanitizer|LeakSanitizer|runtime error'"
 stop_server
 finish
