@@ -52,7 +52,7 @@ typedef struct {
     gen_choice ch[API_MAX_CHOICES];
     jw out, chunk;           /* stream: pending SSE bytes; scratch for one chunk */
     size_t out_off;
-    bool finished, sent_all, errored, cancelled, conc_held;
+    bool finished, sent_all, errored, cancelled, conc_held, peer_gone;
     uint64_t t_first;
 } gen;
 
@@ -397,7 +397,10 @@ static void gen_resume(void *ud, http_req *r) {
     while ((rc = sched_poll(g->sr, &ev, 0)) == 1) on_event(g, &ev);
     if (rc == 0) {
         /* sleeping outside the event loop, the connection cannot see its client leave: look */
-        if (http_req_peer_closed(r)) sched_cancel(g->sr);
+        if (!g->peer_gone && http_req_peer_closed(r)) {
+            g->peer_gone = true;
+            sched_cancel(g->sr);
+        }
         http_defer(r, gen_resume, g);
         return;
     }
@@ -442,7 +445,7 @@ static void gen_done(void *ud, http_req *r, const http_done_info *info) {
     if (u.t_admit_ns && u.t_submit_ns) met_observe(&a->met.queue, u.t_admit_ns - u.t_submit_ns);
     met_observe(&a->met.duration, end - start);
     atomic_fetch_sub(&a->met.inflight, 1);
-    const char *outcome = info->reason == HTTP_DONE_CLIENT_GONE ? "client_gone"
+    const char *outcome = info->reason == HTTP_DONE_CLIENT_GONE || g->peer_gone ? "client_gone"
                         : info->reason == HTTP_DONE_TIMEOUT    ? "timeout"
                         : info->reason == HTTP_DONE_ABORTED    ? "aborted"
                         : g->errored                           ? "engine_error"

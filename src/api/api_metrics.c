@@ -180,6 +180,30 @@ cirrus_status api_metrics_text(api *a, char **out, size_t *len) {
         pf(&w, "cirrus_engine_tokens_generated_total{model=\"%s\"} %llu\n", lm, (unsigned long long)st[i].tokens_generated);
     }
 
+    /* the engines' view per tenant: who waits, who runs (fairness at a glance) */
+    static const char *const tg[][2] = {
+        {"cirrus_tenant_queued_requests", "Requests of the tenant waiting for a KV slot."},
+        {"cirrus_tenant_running_requests", "Requests of the tenant holding KV slots."},
+        {"cirrus_tenant_slots_held", "KV slots the tenant holds."},
+    };
+    sched_tenant_stats *ts = malloc(SCHED_TENANTS_MAX * sizeof *ts);
+    for (size_t g = 0; ts && g < 3; g++) {
+        pf(&w, "# HELP %s %s\n# TYPE %s gauge\n", tg[g][0], tg[g][1], tg[g][0]);
+        for (int i = 0; i < nm; i++) {
+            int32_t n = sched_get_tenant_stats(a->models[i].m.engine, ts, SCHED_TENANTS_MAX);
+            if (n > SCHED_TENANTS_MAX) n = SCHED_TENANTS_MAX;
+            char lm[2 * API_MODEL_NAME_MAX];
+            label(lm, sizeof lm, a->models[i].name);
+            for (int32_t j = 0; j < n; j++) {
+                char lt[2 * API_TENANT_MAX];
+                label(lt, sizeof lt, ts[j].tenant);
+                long long v = g == 0 ? ts[j].queued : g == 1 ? ts[j].running : ts[j].slots_held;
+                pf(&w, "%s{model=\"%s\",tenant=\"%s\"} %lld\n", tg[g][0], lm, lt, v);
+            }
+        }
+    }
+    free(ts);
+
     static const char *const tc[][2] = {
         {"cirrus_tenant_requests_total", "Finished generation requests per tenant."},
         {"cirrus_tenant_prompt_tokens_total", "Prompt tokens per tenant."},

@@ -85,6 +85,7 @@ check "vanished request logged" wait_log $((n + 1))
 line=$(tail -n 1 "$LOG")
 tokens=$(printf '%s' "$line" | sed 's/.*"completion_tokens":\([0-9]*\).*/\1/')
 check "vanished request: cancelled early ($tokens of 401 tokens)" [ "$tokens" -lt 401 ]
+check "vanished request: client_gone" has "$line" '"outcome":"client_gone"'
 
 # a crowd that vanishes at random points, then the server is healthy and holds nothing
 pids=()
