@@ -494,7 +494,9 @@ static cirrus_status build_prompt(gen *g, int32_t **ids, size_t *n, api_error *e
     }
     if (g->a->cfg.log_prompts) g->prompt_text = api_arena_strdup(&q->arena, text, len);
     /* Chat templates write special tokens as text, so they are parsed; a raw completion prompt's
-     * text is taken literally. */
+     * text is taken literally. Known limit: parsing the whole formatted chat also turns special-
+     * token text typed inside a message (e.g. "<|im_start|>") into the token, as llama.cpp's server
+     * and HF tokenizers do; closing it needs the template to hand out its segments separately. */
     cirrus_status st = tok_encode(v, text, len, true, q->kind == API_CHAT, ids, n, &err);
     free(formatted);
     if (st) return api_error_make(e, api_err_kind_of(st) == API_E_CONTEXT ? API_E_INVALID : api_err_kind_of(st),

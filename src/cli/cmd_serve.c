@@ -206,7 +206,11 @@ int cmd_serve(int argc, char **argv) {
         free(text);
     }
     api_auth auth = api_keyring_auth(keys);
-    if (auth.open) CIRRUS_WARN("no API keys configured: open mode, every request is tenant \"default\"");
+    if (auth.open) {
+        CIRRUS_WARN("no API keys configured: open mode, every request is tenant \"default\"");
+        if (strcmp(o.http.host, "127.0.0.1") != 0 && strcmp(o.http.host, "localhost") != 0 && strcmp(o.http.host, "::1") != 0)
+            CIRRUS_WARN("open mode on %s: anyone who reaches this address can use the models", o.http.host);
+    }
     else CIRRUS_INFO("%zu API keys loaded", api_keyring_count(keys));
     if (o.access_log) {
         if (!strcmp(o.access_log, "off")) log = NULL;

@@ -24,7 +24,9 @@
  * far larger ones are refused by the library itself; connections past max_connections are refused at
  * accept; a connection that sends or reads nothing for idle_timeout_s is closed (slowloris, dead
  * keep-alive). While suspended a connection does not time out and a client disconnect is seen at
- * the next write, i.e. the next token.
+ * the next write, i.e. the next token. The timeout is per inactivity, so a slowloris that trickles
+ * a byte now and then keeps its connection; it costs one descriptor and no thread, and
+ * max_connections / per_ip_connections bound how many such connections anyone can hold.
  *
  * Lifetime of a request: created when its headers arrive; the handler runs once the body is
  * complete; exactly one reply; the done callback (http_on_done) runs once when the connection has
