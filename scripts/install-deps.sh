@@ -12,7 +12,11 @@ PACKAGES=(
   libcurl4-openssl-dev               # the load generator and upstream clients
   libsodium-dev                      # key hashing, keyed PRFs, randomness
   libsqlite3-dev                     # the embedded store
+  curl                               # the HTTP tests drive cirrus serve with it
 )
+# Node.js and npm run the OpenAI SDK integration test and build the console. Machines of this kind
+# ship a newer Node than Debian's; install Debian's only where there is none.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -20,6 +20,7 @@
  * cpuid: __builtin_cpu_supports reports a feature only if the OS also saves its registers (libgcc
  * checks XCR0 through xgetbv for the AVX and AVX-512 state), so no separate xgetbv test is needed.
  */
+#include <cpuid.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -60,13 +61,21 @@ static void inherit(kn_isa_table *t, const kn_isa_table *below) {
     if (!t->quantize_q8_K) t->quantize_q8_K = below->quantize_q8_K;
 }
 
+/* F16C from cpuid leaf 1, ECX bit 29: clang 14's __builtin_cpu_supports does not know "f16c". The
+ * AVX check that must accompany it (OS saves YMM state) is __builtin_cpu_supports("avx2"). */
+bool kn_cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    return (c >> 29) & 1;
+}
+
 static void detect(void) {
     __builtin_cpu_init();
     fill_scalar(&g_tables[TIER_SCALAR]);
     g_have[TIER_SCALAR] = true;
 
     g_have[TIER_AVX2] = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                        __builtin_cpu_supports("f16c");
+                        kn_cpu_has_f16c();
     g_tables[TIER_AVX2].name = "avx2";
     /* The fill functions are compiled with their ISA's flags, so even storing the pointers may use
      * its instructions: call them only where cpuid says the ISA is there. */

@@ -188,6 +188,8 @@ bool kn_isa_selftest(const kn_isa_table *tab, const char **what);
 
 /* The table in effect (never NULL after kn_init; kn_matmul and kn_dot call kn_init lazily). */
 const kn_isa_table *kn_active(void);
+/* cpuid: the CPU has F16C (half <-> float conversion instructions). */
+bool kn_cpu_has_f16c(void);
 /* The portable C tier: what kn_matmul runs while kn_set_scalar(true) is in force. */
 const kn_isa_table *kn_scalar_table(void);
 /* True when kn_set_scalar(true) is in force. */

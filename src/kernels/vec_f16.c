@@ -4,7 +4,7 @@
  * numbers. With F16C the conversions are one instruction per 8 lanes; the scalar loop is the
  * reference and the fallback.
  */
-#include "kernels.h"
+#include "kernels_impl.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -33,7 +33,7 @@ KN_TARGET_F16C static void mad_f16c(uint16_t *y, const uint16_t *x, float v, int
 
 static int has_f16c(void) {
     static int cached = -1;
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kn_cpu_has_f16c();
     return cached;
 }
 #endif
