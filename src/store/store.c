@@ -1,0 +1,171 @@
+/*
+ * The public store API: checks that hold for every backend, then a call through the backend's
+ * store_ops. Control-plane writes that succeed call the handle's change hook (S3 in store.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store_impl.h"
+
+const char *store_usage_status_str(int status) {
+    switch (status) {
+    case STORE_USAGE_OK: return "ok";
+    case STORE_USAGE_LENGTH: return "length";
+    case STORE_USAGE_CANCELLED: return "cancelled";
+    case STORE_USAGE_ERROR: return "error";
+    }
+    return "unknown";
+}
+
+cirrus_status store_open(const char *location, store **out, cirrus_err *err) {
+    *out = NULL;
+    if (!location || !*location) return cirrus_errf(err, CIRRUS_ERR_INVALID, "store: no database location given (--db PATH)");
+    if (strlen(location) >= sizeof((store *)0)->location)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "store: database location is longer than %zu bytes",
+                           sizeof((store *)0)->location - 1);
+    if (!strncmp(location, "postgres://", 11) || !strncmp(location, "postgresql://", 13))
+        return cirrus_errf(err, CIRRUS_ERR_UNSUPPORTED, "store: the PostgreSQL backend is not built yet; use a SQLite file path");
+    return store_sqlite_open(location, out, err);
+}
+
+cirrus_status store_reopen(store *s, store **out, cirrus_err *err) { return s->ops->reopen(s, out, err); }
+
+void store_close(store *s) {
+    if (s) s->ops->close(s);
+}
+
+const char *store_location(const store *s) { return s->location; }
+int store_schema_version(store *s) { return s->ops->schema_version(s); }
+
+void store_on_change(store *s, void (*fn)(void *ud), void *ud) {
+    s->on_change = fn;
+    s->on_change_ud = ud;
+}
+
+static cirrus_status changed(store *s, cirrus_status st) {
+    if (st == CIRRUS_OK && s->on_change) s->on_change(s->on_change_ud);
+    return st;
+}
+
+/* ---- meta --------------------------------------------------------------------------------- */
+
+cirrus_status store_meta_get(store *s, const char *key, char *buf, size_t cap, cirrus_err *err) {
+    return s->ops->meta_get(s, key, buf, cap, err);
+}
+cirrus_status store_meta_set(store *s, const char *key, const char *value, cirrus_err *err) {
+    return s->ops->meta_set(s, key, value, false, NULL, err);
+}
+cirrus_status store_meta_init(store *s, const char *key, const char *value, bool *inserted, cirrus_err *err) {
+    return s->ops->meta_set(s, key, value, true, inserted, err);
+}
+cirrus_status store_config_gen(store *s, int64_t *gen, cirrus_err *err) { return s->ops->config_gen(s, gen, err); }
+
+/* ---- tenants ------------------------------------------------------------------------------ */
+
+cirrus_status store_tenant_insert(store *s, store_tenant *t, cirrus_err *err) {
+    if (!t->name[0]) return cirrus_errf(err, CIRRUS_ERR_INVALID, "tenant: empty name");
+    if (!t->metadata[0]) snprintf(t->metadata, sizeof t->metadata, "{}");
+    return changed(s, s->ops->tenant_insert(s, t, err));
+}
+cirrus_status store_tenant_get(store *s, const char *name, store_tenant *out, cirrus_err *err) {
+    return s->ops->tenant_get(s, name, 0, out, err);
+}
+cirrus_status store_tenant_get_id(store *s, int64_t id, store_tenant *out, cirrus_err *err) {
+    return s->ops->tenant_get(s, NULL, id, out, err);
+}
+cirrus_status store_tenant_set_suspended(store *s, int64_t id, bool suspended, cirrus_err *err) {
+    return changed(s, s->ops->tenant_set_suspended(s, id, suspended, err));
+}
+cirrus_status store_tenant_list(store *s, store_tenant_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->tenant_list(s, cb, ud, err);
+}
+
+/* ---- keys --------------------------------------------------------------------------------- */
+
+cirrus_status store_key_insert(store *s, store_key *k, cirrus_err *err) {
+    if (strlen(k->prefix) != STORE_PREFIX_LEN) return cirrus_errf(err, CIRRUS_ERR_INVALID, "key: prefix must be %d characters", STORE_PREFIX_LEN);
+    if (k->scope != STORE_SCOPE_INFERENCE && k->scope != STORE_SCOPE_ADMIN)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "key: unknown scope %d", k->scope);
+    return changed(s, s->ops->key_insert(s, k, err));
+}
+cirrus_status store_key_revoke(store *s, const char *prefix, int64_t at, cirrus_err *err) {
+    return changed(s, s->ops->key_revoke(s, prefix, at, err));
+}
+cirrus_status store_key_list(store *s, int64_t tenant_id, store_key_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->key_list(s, tenant_id, cb, ud, err);
+}
+
+/* ---- prices, plans, credits ----------------------------------------------------------------- */
+
+cirrus_status store_price_insert(store *s, store_price *p, cirrus_err *err) {
+    if (!p->model[0]) return cirrus_errf(err, CIRRUS_ERR_INVALID, "price: empty model");
+    if (p->input < 0 || p->cached_input < 0 || p->output < 0)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "price: prices must not be negative");
+    return changed(s, s->ops->price_insert(s, p, err));
+}
+cirrus_status store_price_list(store *s, store_price_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->price_list(s, cb, ud, err);
+}
+cirrus_status store_plan_insert(store *s, store_plan *p, cirrus_err *err) {
+    if (p->kind < STORE_PLAN_PAYG || p->kind > STORE_PLAN_RESERVED) return cirrus_errf(err, CIRRUS_ERR_INVALID, "plan: unknown kind");
+    return changed(s, s->ops->plan_insert(s, p, err));
+}
+cirrus_status store_plan_list(store *s, int64_t tenant_id, store_plan_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->plan_list(s, tenant_id, cb, ud, err);
+}
+cirrus_status store_credit_insert(store *s, store_credit *c, cirrus_err *err) {
+    if (c->amount <= 0) return cirrus_errf(err, CIRRUS_ERR_INVALID, "credit: amount must be positive");
+    return changed(s, s->ops->credit_insert(s, c, err));
+}
+cirrus_status store_credit_list(store *s, int64_t tenant_id, const char *month, store_credit_cb cb, void *ud,
+                                cirrus_err *err) {
+    return s->ops->credit_list(s, tenant_id, month, cb, ud, err);
+}
+
+/* ---- usage -------------------------------------------------------------------------------- */
+
+cirrus_status store_usage_write_batch(store *s, const store_usage_write *w, size_t n, size_t *skipped, cirrus_err *err) {
+    size_t sk = 0;
+    cirrus_status st = n ? s->ops->usage_write_batch(s, w, n, &sk, err) : CIRRUS_OK;
+    if (skipped) *skipped = sk;
+    return st;
+}
+cirrus_status store_usage_max_id(store *s, int64_t *out, cirrus_err *err) { return s->ops->usage_max_id(s, out, err); }
+cirrus_status store_usage_list_open(store *s, store_usage_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->usage_list(s, true, 0, 0, 0, 0, cb, ud, err);
+}
+cirrus_status store_usage_list(store *s, int64_t tenant_id, int64_t from_us, int64_t to_us, store_usage_cb cb,
+                               void *ud, cirrus_err *err) {
+    return s->ops->usage_list(s, false, 0, tenant_id, from_us, to_us, cb, ud, err);
+}
+
+static int copy_one(void *ud, const store_usage *u) {
+    *(store_usage *)ud = *u;
+    return 1;
+}
+cirrus_status store_usage_get(store *s, int64_t id, store_usage *out, cirrus_err *err) {
+    out->id = 0;
+    cirrus_status st = s->ops->usage_list(s, false, id, 0, 0, 0, copy_one, out, err);
+    if (st) return st;
+    if (out->id != id) return cirrus_errf(err, CIRRUS_ERR_NOT_FOUND, "usage record %lld not found", (long long)id);
+    return CIRRUS_OK;
+}
+cirrus_status store_usage_sum_by(store *s, int64_t tenant_id, int64_t from_us, int64_t to_us, int by,
+                                 store_sum_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->usage_sum_by(s, tenant_id, from_us, to_us, by, cb, ud, err);
+}
+
+/* ---- invoices ----------------------------------------------------------------------------- */
+
+cirrus_status store_invoice_get(store *s, int64_t tenant_id, const char *month, store_invoice *out, cirrus_err *err) {
+    return s->ops->invoice_get(s, tenant_id, month, out, err);
+}
+cirrus_status store_invoice_insert(store *s, store_invoice *inv, bool *inserted, cirrus_err *err) {
+    bool ins = false;
+    cirrus_status st = s->ops->invoice_insert(s, inv, &ins, err);
+    if (inserted) *inserted = ins;
+    return st;
+}
+cirrus_status store_invoice_list(store *s, int64_t tenant_id, store_invoice_cb cb, void *ud, cirrus_err *err) {
+    return s->ops->invoice_list(s, tenant_id, cb, ud, err);
+}
