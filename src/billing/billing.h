@@ -82,6 +82,13 @@ cirrus_status billing_rate(const store_price *p, const billing_tokens *t, billin
 /* The worst case above. */
 int64_t billing_worst_case(const store_price *p, int64_t prompt, int64_t max_tokens);
 
+/* Adds a price version of model from unix second `from` (each price <= BILLING_PRICE_MAX). */
+cirrus_status billing_price_set(store *s, const char *model, int64_t from, int64_t input, int64_t cached_input,
+                                int64_t output, store_price *out, cirrus_err *err);
+/* A credit of amount micro-units on tenant's invoice for month (YYYY-MM). */
+cirrus_status billing_credit_add(store *s, const char *tenant, const char *month, int64_t amount, const char *memo,
+                                 cirrus_err *err);
+
 /* An immutable in-memory copy of every price version, for lookups without SQL. */
 typedef struct billing_prices billing_prices;
 cirrus_status billing_prices_load(store *s, billing_prices **out, cirrus_err *err);

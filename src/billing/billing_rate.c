@@ -1,6 +1,7 @@
 /*
  * Rating (the rule is in billing.h) and the in-memory price table admission reads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,50 @@ int64_t billing_worst_case(const store_price *p, int64_t prompt, int64_t max_tok
     if (max_tokens > BILLING_TOKENS_MAX) max_tokens = BILLING_TOKENS_MAX;
     int64_t in = p->input > p->cached_input ? p->input : p->cached_input;
     return muldiv_ceil(prompt, in, 1000000) + 1 + muldiv_ceil(max_tokens, p->output, 1000000);
+}
+
+/* ---- price versions ------------------------------------------------------------------------- */
+
+cirrus_status billing_price_set(store *s, const char *model, int64_t from, int64_t input, int64_t cached_input,
+                                int64_t output, store_price *out, cirrus_err *err) {
+    if (!model || !*model || strlen(model) >= STORE_MODEL_MAX)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "--model must be 1-%d bytes", STORE_MODEL_MAX - 1);
+    for (const char *c = model; *c; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f) return cirrus_errf(err, CIRRUS_ERR_INVALID, "--model must not contain spaces or control characters");
+    const struct {
+        const char *what;
+        int64_t v;
+    } v[] = {{"--input", input}, {"--cached-input", cached_input}, {"--output", output}};
+    for (int i = 0; i < 3; i++)
+        if (v[i].v < 0 || v[i].v > BILLING_PRICE_MAX)
+            return cirrus_errf(err, CIRRUS_ERR_RANGE, "%s must be between 0 and %lld micro-units per 1M tokens", v[i].what, BILLING_PRICE_MAX);
+    if (from < 0) return cirrus_errf(err, CIRRUS_ERR_RANGE, "--from must not be before 1970");
+    store_price p = {.effective_from = from, .input = input, .cached_input = cached_input, .output = output};
+    snprintf(p.model, sizeof p.model, "%s", model);
+    cirrus_status st = store_price_insert(s, &p, err);
+    if (!st && out) *out = p;
+    return st;
+}
+
+cirrus_status billing_credit_add(store *s, const char *tenant, const char *month, int64_t amount, const char *memo,
+                                 cirrus_err *err) {
+    int64_t from, to;
+    cirrus_status st = billing_parse_month(month, &from, &to, err);
+    if (st) return st;
+    if (amount <= 0) return cirrus_errf(err, CIRRUS_ERR_INVALID, "--amount must be positive");
+    if (memo && strlen(memo) >= STORE_MEMO_MAX) return cirrus_errf(err, CIRRUS_ERR_INVALID, "--memo must be under %d bytes", STORE_MEMO_MAX);
+    store_tenant t;
+    if ((st = store_tenant_get(s, tenant, &t, err))) return st;
+    store_invoice inv;
+    st = store_invoice_get(s, t.id, month, &inv, NULL);
+    if (st == CIRRUS_OK) {
+        free(inv.body);
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "the invoice of %s for %s is closed; add the credit to a later month", tenant, month);
+    }
+    store_credit c = {.tenant_id = t.id, .amount = amount};
+    snprintf(c.month, sizeof c.month, "%s", month);
+    snprintf(c.memo, sizeof c.memo, "%s", memo ? memo : "");
+    return store_credit_insert(s, &c, err);
 }
 
 /* ---- price table ---------------------------------------------------------------------------- */
