@@ -280,4 +280,12 @@ cirrus_status an_data_push(an_data *d, const an_record *r, cirrus_err *err);
  */
 cirrus_status an_ledger_read(const char *path, const an_filter *f, an_data *out, cirrus_err *err);
 
+/*
+ * The control plane's store (store.h): settled usage records with t_admit in [from_day, to_day],
+ * revenue = the record's rated cost, plan = the tenant's plan version in effect that day, soft
+ * budgets from the plan in effect at the period's end. Open (unsettled) records are not revenue yet.
+ */
+struct store;
+cirrus_status an_store_read(struct store *s, const an_filter *f, an_data *out, cirrus_err *err);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/report_internal.h"
+#include "store/store.h"
 
 static const char *usage =
     "usage: cirrus report revenue|concentration|forecast|alerts (--db PATH | --ledger FILE) [options]\n"
@@ -340,9 +341,19 @@ int rp_revenue(const rp_ctx *c) {
 /* ---- loading ------------------------------------------------------------------------------------- */
 
 cirrus_status rp_load_store(const char *db, const an_filter *f, an_data *out, cirrus_err *err) {
-    (void)f;
-    (void)out;
-    return cirrus_errf(err, CIRRUS_ERR_UNSUPPORTED, "--db %s: reading the store is not wired yet; use --ledger FILE", db);
+    /* A report only reads; opening creates and migrates a missing file, so refuse a typo'd path
+     * rather than answer with an empty, fresh database. */
+    if (!strstr(db, "://")) {
+        FILE *probe = fopen(db, "rb");
+        if (!probe) return cirrus_errf(err, CIRRUS_ERR_NOT_FOUND, "--db %s: no such database", db);
+        fclose(probe);
+    }
+    store *s = NULL;
+    cirrus_status st = store_open(db, &s, err);
+    if (st != CIRRUS_OK) return st;
+    st = an_store_read(s, f, out, err);
+    store_close(s);
+    return st;
 }
 
 /* ---- options ------------------------------------------------------------------------- */
