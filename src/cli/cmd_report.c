@@ -393,7 +393,7 @@ int cmd_report(int argc, char **argv) {
     const char *db = NULL, *ledger = NULL, *month = NULL, *from = NULL, *to = NULL, *v = NULL;
     an_filter f = {AN_NO_DAY, AN_NO_DAY, false};
     for (int i = 2; i < argc; i++) {
-        int64_t n;
+        int64_t n = 0;
         if (cli_opt(argc, argv, &i, "--db", &db) || cli_opt(argc, argv, &i, "--ledger", &ledger) ||
             cli_opt(argc, argv, &i, "--month", &month) || cli_opt(argc, argv, &i, "--from", &from) ||
             cli_opt(argc, argv, &i, "--to", &to)) {
