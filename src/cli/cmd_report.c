@@ -143,7 +143,7 @@ static void notes_each(const rp_ctx *c, void (*fn)(void *ud, const char *s), voi
     }
     if (c->excluded_simulated) fn(ud, "simulated usage is excluded");
     if (t.revenue == 0)
-        fn(ud, "total revenue in the period is zero: shares, HHI and Gini are undefined (null in JSON, 0 in CSV)");
+        fn(ud, "total revenue in the period is zero: shares, HHI and Gini are undefined (null in JSON, empty in CSV)");
     for (size_t m = c->r0; m < c->cube->n_months; m++) {
         char mon[8];
         rp_month(c, m, mon);
