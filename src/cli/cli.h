@@ -17,6 +17,13 @@ int cmd_serve(int argc, char **argv);    /* cmd_serve.c: the OpenAI-compatible s
 int cmd_loadgen(int argc, char **argv);  /* cmd_loadgen.c: streaming load generator */
 int cmd_bench(int argc, char **argv);    /* cmd_bench.c */
 int cmd_report(int argc, char **argv);   /* cmd_report.c: revenue, concentration, forecast, alerts */
+int cmd_tenant(int argc, char **argv);   /* cmd_tenant.c: create, list, show, suspend, resume */
+int cmd_key(int argc, char **argv);      /* cmd_key.c: create, list, revoke */
+int cmd_price(int argc, char **argv);    /* cmd_price.c: set, list */
+int cmd_plan(int argc, char **argv);     /* cmd_plan.c: set, show */
+int cmd_usage(int argc, char **argv);    /* cmd_usage.c: a tenant's metered usage */
+int cmd_invoice(int argc, char **argv);  /* cmd_invoice.c: draft, close, export, credit */
+int cmd_ledger_bench(int argc, char **argv); /* cmd_ledger_bench.c: admission latency, ledger throughput */
 
 /* Shared helpers (cli_util.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -21,6 +21,13 @@ static const command g_commands[] = {
     {"loadgen", cmd_loadgen, "drive a server with streaming clients and report latency"},
     {"bench", cmd_bench, "measure prefill, decode and batched decode speed"},
     {"report", cmd_report, "revenue, concentration (HHI, top-N, Gini), forecast and alerts from the ledger"},
+    {"tenant", cmd_tenant, "tenants: create, list, show, suspend, resume"},
+    {"key", cmd_key, "API keys: create (shown once), list, revoke"},
+    {"price", cmd_price, "model prices per 1M tokens, versioned by date: set, list"},
+    {"plan", cmd_plan, "a tenant's plan, limits and budget: set, show"},
+    {"usage", cmd_usage, "a tenant's metered usage: totals, by model or day, records"},
+    {"invoice", cmd_invoice, "monthly invoices: draft, close, export (JSON or CSV), credit"},
+    {"ledger-bench", cmd_ledger_bench, "measure admission latency and durable ledger throughput"},
 };
 
 static void usage(FILE *f) {
