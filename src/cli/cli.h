@@ -24,6 +24,8 @@ int cmd_plan(int argc, char **argv);     /* cmd_plan.c: set, show */
 int cmd_usage(int argc, char **argv);    /* cmd_usage.c: a tenant's metered usage */
 int cmd_invoice(int argc, char **argv);  /* cmd_invoice.c: draft, close, export, credit */
 int cmd_ledger_bench(int argc, char **argv); /* cmd_ledger_bench.c: admission latency, ledger throughput */
+int cmd_detect(int argc, char **argv);   /* cmd_detect.c: text, corpus, model */
+int cmd_guard(int argc, char **argv);    /* cmd_guard.c: keygen, gen, eval */
 
 /* Shared helpers (cli_util.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -28,6 +28,8 @@ static const command g_commands[] = {
     {"usage", cmd_usage, "a tenant's metered usage: totals, by model or day, records"},
     {"invoice", cmd_invoice, "monthly invoices: draft, close, export (JSON or CSV), credit"},
     {"ledger-bench", cmd_ledger_bench, "measure admission latency and durable ledger throughput"},
+    {"detect", cmd_detect, "test a text, a corpus or a model for the watermark"},
+    {"guard", cmd_guard, "watermark keys (keygen), watermarked generation (gen), detection rates (eval)"},
 };
 
 static void usage(FILE *f) {

@@ -2,41 +2,37 @@
  * The watermark: SelfHash (anchored min-hash) seeding over a per-token PRF table, and the sampler
  * processor that adds delta to green candidates.
  *
- * Definition (guard.h has the why of the scheme):
- *   u(id)          = SipHash-2-4 keyed with k1 of the id as 4 little-endian bytes   (the PRF)
+ * Definition (guard.h has the why of the scheme, guard_internal.h the bit function H):
+ *   v(id)          = SipHash-2-4 keyed with k1 of the id as 4 little-endian bytes   (the PRF)
+ *   seed(a)        = m(v(a) ^ K0, K1)     m(x, y) = hi64(x * y) ^ lo64(x * y); halves s0 (low), s1
+ *   bit(a, w)      = H(s0, s1, w) < floor(gamma * 2^32)
+ *   u(id)          = the high 32 bits of v(id), with the low bit replaced by bit(id, id)
  *   anchor(ctx, w) = the token of {last h of ctx} U {w} with the smallest (u, id)
- *   green(ctx, w)  = mix(u(anchor), w) < floor(gamma * 2^64)
- *   mix(x, w)      = m(m(x ^ K0, w ^ K1) ^ K2, x ^ K3),  m(a, b) = hi64(a*b) ^ lo64(a*b)
- * k1 (16 bytes) and K0..K3 (4 x 64 bits) are derived from the 32-byte key with crypto_kdf
+ *   green(ctx, w)  = bit(anchor(ctx, w), w)
+ * k1 (16 bytes), K0, K1 and Ka (H's multiplier) are derived from the 32-byte key with crypto_kdf
  * (BLAKE2b), context "cirrusWM", subkey ids 1 and 2.
  *
  * Why not SipHash per candidate: the processor runs before top-k over every candidate, i.e. the
  * whole vocabulary each step. SipHash-2-4 of 12 bytes is ~20 ns here: 3 ms a token for a 150k
- * vocabulary, more than the whole 3% budget of a 0.5B model's decode step. Instead the PRF is
- * evaluated once per id at creation (the u table) and the per-step work per candidate is a table
- * load, a compare and two 64x64->128 multiplies (wyhash's mum), about 1.5 ns.
+ * vocabulary, ten times the whole 3% budget of a 0.5B model's decode step on this machine.
+ * Instead the PRF runs once per id at creation (the v and u tables, with each id's green bit for
+ * when it anchors itself folded into u), the seed once per step (every candidate that does not
+ * undercut the context's anchor shares it), and per candidate there is one 4-byte table load, a
+ * compare and H: three 32-bit multiplies, no branch, eight candidates at a time with AVX2.
  *
- * Security trade-off of the mixer: every green bit still depends on a 64-bit value u(anchor) that
- * only the key holder can compute (SipHash is a PRF) and on 256 bits of mixer key; what is lost is
- * a proof: mix is a well-mixing but not a cryptographic function, so a party who observed many
- * exact green/red labels under one anchor might attempt algebraic recovery of u(anchor) and K.
- * Such labels are not observable through the API (outputs show only sampled tokens, logprobs come
- * from the unwatermarked logits), and the statistical "watermark stealing" attacks that learn green
- * lists from outputs work equally against any PRF, so the practical margin given up is small.
+ * Security trade-off: every green bit depends on seed(anchor), 64 bits only the key holder can
+ * compute (SipHash is a PRF; m mixes it with 128 bits of key). What is given up is a proof for the
+ * per-candidate step: H is a well-mixing function, not a PRF, so a party who saw many exact
+ * green/red labels under one seed might try to solve for that seed (learning one anchor's green
+ * list, not the key). Exact labels are not observable through the API (outputs show sampled tokens;
+ * logprobs come from the unwatermarked logits), and the statistical "watermark stealing" attacks
+ * that learn green lists from outputs work equally well against any PRF.
  */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "guard/guard.h"
-
-struct guard_wm {
-    guard_wm_params p;
-    int32_t n_vocab;
-    uint64_t thr;   /* green iff mix < thr */
-    uint64_t k[4];  /* mixer keys K0..K3 */
-    uint64_t *u;    /* (n_vocab) u(id) */
-};
+#include "guard/guard_internal.h"
 
 __extension__ typedef unsigned __int128 wm_u128;
 
@@ -45,9 +41,10 @@ static inline uint64_t mum(uint64_t a, uint64_t b) {
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t wm_mix(const guard_wm *w, uint64_t x, int32_t id) {
-    uint64_t y = mum(x ^ w->k[0], (uint64_t)(uint32_t)id ^ w->k[1]);
-    return mum(y ^ w->k[2], x ^ w->k[3]);
+static inline uint64_t wm_seed(const guard_wm *w, uint64_t v_anchor) { return mum(v_anchor ^ w->k[0], w->k[1]); }
+
+static inline bool wm_bit(const guard_wm *w, uint64_t seed, int32_t id) {
+    return guard_h32((uint32_t)seed, (uint32_t)(seed >> 32), w->ka, (uint32_t)id) < w->thr;
 }
 
 static uint64_t load_le64(const uint8_t *b) {
@@ -73,6 +70,18 @@ cirrus_status guard_wm_params_check(const guard_wm_params *p, cirrus_err *err) {
     return CIRRUS_OK;
 }
 
+/* AVX2 where cpuid has it, unless CIRRUS_FORCE_SCALAR (the switch the kernels' parity tests use)
+ * asks for the reference loop. */
+static bool want_simd(void) {
+#if defined(__x86_64__)
+    const char *s = getenv("CIRRUS_FORCE_SCALAR");
+    if (s && *s && strcmp(s, "0") != 0) return false;
+    return __builtin_cpu_supports("avx2");
+#else
+    return false;
+#endif
+}
+
 cirrus_status guard_wm_new(const guard_key *k, const guard_wm_params *p, int32_t n_vocab, guard_wm **out,
                            cirrus_err *err) {
     *out = NULL;
@@ -82,26 +91,32 @@ cirrus_status guard_wm_new(const guard_key *k, const guard_wm_params *p, int32_t
     if (sodium_init() < 0) return cirrus_errf(err, CIRRUS_ERR_INTERNAL, "libsodium failed to initialise");
     guard_wm *w = calloc(1, sizeof *w);
     if (!w) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
+    w->v = malloc((size_t)n_vocab * sizeof *w->v);
     w->u = malloc((size_t)n_vocab * sizeof *w->u);
-    if (!w->u) {
+    if (!w->v || !w->u) {
+        free(w->v);
+        free(w->u);
         free(w);
-        return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory (watermark table of %d ids)", (int)n_vocab);
+        return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory (watermark tables of %d ids)", (int)n_vocab);
     }
     w->p = *p;
     w->n_vocab = n_vocab;
-    /* gamma * 2^64 in double is exact to 53 bits, far below any measurable bias; gamma < 1 keeps
-     * the product below 2^64 so the conversion is defined. */
-    w->thr = (uint64_t)((double)p->gamma * 18446744073709551616.0);
+    /* gamma * 2^32 is exact in double; gamma < 1 keeps it below 2^32. */
+    w->thr = (uint32_t)((double)p->gamma * 4294967296.0);
+    w->simd = want_simd();
 
-    uint8_t k1[crypto_shorthash_KEYBYTES], k2[32];
+    uint8_t k1[crypto_shorthash_KEYBYTES], k2[24];
     static const char ctx[crypto_kdf_CONTEXTBYTES] = {'c', 'i', 'r', 'r', 'u', 's', 'W', 'M'};
     crypto_kdf_derive_from_key(k1, sizeof k1, 1, ctx, k->bytes);
     crypto_kdf_derive_from_key(k2, sizeof k2, 2, ctx, k->bytes);
-    for (int i = 0; i < 4; i++) w->k[i] = load_le64(k2 + 8 * i);
+    w->k[0] = load_le64(k2);
+    w->k[1] = load_le64(k2 + 8);
+    w->ka = (uint32_t)load_le64(k2 + 16) | 1u; /* odd: id -> id * Ka stays a bijection */
     for (int32_t id = 0; id < n_vocab; id++) {
         uint8_t in[4] = {(uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24)}, h[8];
         crypto_shorthash(h, in, sizeof in, k1);
-        w->u[id] = load_le64(h);
+        w->v[id] = load_le64(h);
+        w->u[id] = ((uint32_t)(w->v[id] >> 32) & ~1u) | (uint32_t)wm_bit(w, wm_seed(w, w->v[id]), id);
     }
     sodium_memzero(k1, sizeof k1);
     sodium_memzero(k2, sizeof k2);
@@ -111,10 +126,12 @@ cirrus_status guard_wm_new(const guard_key *k, const guard_wm_params *p, int32_t
 
 void guard_wm_free(guard_wm *w) {
     if (!w) return;
-    /* The table and mixer keys are key material too: a core dump of freed memory must not hand
-     * them out. */
+    /* The tables and subkeys are key material too: a core dump of freed memory must not hand them
+     * out. */
+    sodium_memzero(w->v, (size_t)w->n_vocab * sizeof *w->v);
     sodium_memzero(w->u, (size_t)w->n_vocab * sizeof *w->u);
     sodium_memzero(w->k, sizeof w->k);
+    free(w->v);
     free(w->u);
     free(w);
 }
@@ -124,14 +141,14 @@ int32_t guard_wm_n_vocab(const guard_wm *w) { return w->n_vocab; }
 
 static inline bool in_vocab(const guard_wm *w, int32_t id) { return id >= 0 && id < w->n_vocab; }
 
-/* (u, id) order, so even a 64-bit collision of u has one well-defined anchor. */
-static inline bool lower(uint64_t ua, int32_t a, uint64_t ub, int32_t b) { return ua < ub || (ua == ub && a < b); }
+/* (u, id) order, so even a collision of u has one well-defined anchor. */
+static inline bool lower(uint32_t ua, int32_t a, uint32_t ub, int32_t b) { return ua < ub || (ua == ub && a < b); }
 
-/* The context part of the min-hash: the smallest (u, id) among the last h tokens of ctx; id -1 and
- * u = UINT64_MAX when no token qualifies (then every candidate anchors on itself). */
-static void ctx_min(const guard_wm *w, const int32_t *ctx, size_t n_ctx, uint64_t *mu, int32_t *mid) {
+/* The context part of the min-hash: the smallest (u, id) among the last h tokens of ctx; id -1 when
+ * no token qualifies (then every candidate anchors on itself). */
+static void ctx_min(const guard_wm *w, const int32_t *ctx, size_t n_ctx, uint32_t *mu, int32_t *mid) {
     size_t h = (size_t)w->p.h, start = n_ctx > h ? n_ctx - h : 0;
-    *mu = UINT64_MAX;
+    *mu = UINT32_MAX;
     *mid = -1;
     for (size_t i = start; i < n_ctx; i++) {
         int32_t id = ctx[i];
@@ -143,33 +160,26 @@ static void ctx_min(const guard_wm *w, const int32_t *ctx, size_t n_ctx, uint64_
 bool guard_wm_green(const guard_wm *w, const int32_t *ctx, size_t n_ctx, int32_t id, int32_t *anchor) {
     if (anchor) *anchor = -1;
     if (!in_vocab(w, id)) return false;
-    uint64_t mu;
+    uint32_t mu;
     int32_t mid;
     ctx_min(w, ctx, n_ctx, &mu, &mid);
-    if (mid < 0 || lower(w->u[id], id, mu, mid)) mu = w->u[id], mid = id;
+    if (mid < 0 || lower(w->u[id], id, mu, mid)) mid = id;
     if (anchor) *anchor = mid;
-    return wm_mix(w, mu, id) < w->thr;
+    return wm_bit(w, wm_seed(w, w->v[mid]), id);
 }
 
 /* ---- the processor ------------------------------------------------------------------------------ */
 
 static void wm_apply(smp_proc *proc, smp_cands *c, const smp_history *h) {
     const guard_wm *w = proc->state;
-    uint64_t mu;
+    uint32_t mu;
     int32_t mid;
     ctx_min(w, h->ids, h->ids ? h->n : 0, &mu, &mid);
-    const float delta = w->p.delta;
-    const uint64_t thr = w->thr;
-    smp_cand *d = c->data;
-    /* The same arithmetic as guard_wm_green with the context part hoisted out of the loop; the
-     * candidate array arrives in id order (sample.c, invariant 1), so the u loads stream. */
-    for (size_t i = 0; i < c->n; i++) {
-        int32_t id = d[i].id;
-        if (!in_vocab(w, id)) continue;
-        uint64_t uw = w->u[id];
-        uint64_t x = (mid < 0 || lower(uw, id, mu, mid)) ? uw : mu;
-        if (wm_mix(w, x, id) < thr) d[i].logit += delta;
-    }
+    uint64_t seed = 0;
+    if (mid < 0) mu = UINT32_MAX, mid = INT32_MAX; /* no context: every candidate undercuts it */
+    else seed = wm_seed(w, w->v[mid]);
+    if (w->simd) guard_wm_apply_avx2(w, c->data, c->n, mu, mid, (uint32_t)seed, (uint32_t)(seed >> 32));
+    else guard_wm_apply_scalar(w, c->data, c->n, mu, mid, (uint32_t)seed, (uint32_t)(seed >> 32));
     c->sorted = false;
 }
 

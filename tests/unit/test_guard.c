@@ -238,6 +238,35 @@ static void test_processor(void) {
     free(cd);
     free(orig);
 
+    /* The AVX2 loop (picked where cpuid allows) against the scalar one, bit for bit: every length
+     * mod 8, holes, ids past the scheme's vocabulary (a chain over a larger model vocabulary),
+     * negative zero logits, with and without context. */
+    setenv("CIRRUS_FORCE_SCALAR", "1", 1);
+    guard_wm *ws = make_wm(&k, 0.3f, 1.5f, 4, V);
+    unsetenv("CIRRUS_FORCE_SCALAR");
+    smp_proc ps;
+    if (ws) guard_wm_proc(ws, &ps);
+    smp_cand a[64], b[64];
+    int diffs = 0;
+    for (int trial = 0; ws && trial < 3000; trial++) {
+        size_t n = (size_t)(splitmix(&s) % 64);
+        int32_t id = (int32_t)(splitmix(&s) % (V + 8));
+        for (size_t i = 0; i < n; i++) {
+            id += 1 + (int32_t)(splitmix(&s) % 3);
+            a[i].id = id % (V + 40); /* sometimes past V */
+            a[i].logit = splitmix(&s) % 7 == 0 ? -0.0f : (float)(unif(&s) * 20 - 10);
+        }
+        memcpy(b, a, sizeof a);
+        size_t hl = (size_t)(splitmix(&s) % 6);
+        smp_history h = {hl ? hist : NULL, hl, 0};
+        smp_cands ca = {a, n, false}, cb = {b, n, false};
+        pr.apply(&pr, &ca, &h);
+        ps.apply(&ps, &cb, &h);
+        diffs += memcmp(a, b, n * sizeof *a) != 0;
+    }
+    CHECK_MSG(diffs == 0, "SIMD and scalar processors differ in %d of 3000 trials", diffs);
+    guard_wm_free(ws);
+
     /* owned variant frees its scheme with the chain (ASan checks the leak) */
     smp_params sp;
     smp_params_default(&sp);
@@ -467,6 +496,54 @@ static void student_free(student *st) {
     free(st->row);
 }
 
+/* A trigram student for the open-model test: its top-1 after (p2, p1) is the most frequent
+ * continuation seen in training, backing off to a bigram student's. Fitted on little data it
+ * memorizes, as fine-tuned LLMs partly do. Counts live in a hash of trigrams. */
+typedef struct {
+    int32_t V;
+    const student *backoff;
+    uint64_t *key;  /* (cap) trigram + 1, 0 empty */
+    uint32_t *cnt;  /* (cap) */
+    size_t cap;
+    int32_t *best;  /* (V, V) top-1 continuation per context, -1 none */
+    uint32_t *bestc;
+} trigram;
+
+static void trigram_fit(trigram *tg, int32_t V, const student *backoff, const int32_t *x, int n_texts, int len) {
+    tg->V = V;
+    tg->backoff = backoff;
+    tg->cap = 1;
+    while (tg->cap < (size_t)n_texts * (size_t)len * 2) tg->cap *= 2;
+    tg->key = calloc(tg->cap, sizeof *tg->key);
+    tg->cnt = calloc(tg->cap, sizeof *tg->cnt);
+    tg->best = malloc(sizeof *tg->best * (size_t)V * (size_t)V);
+    tg->bestc = calloc((size_t)V * (size_t)V, sizeof *tg->bestc);
+    for (size_t i = 0; i < (size_t)V * (size_t)V; i++) tg->best[i] = -1;
+    for (int i = 0; i < n_texts; i++) {
+        const int32_t *t = x + (size_t)i * (size_t)len;
+        for (int j = 2; j < len; j++) {
+            size_t c = (size_t)t[j - 2] * (size_t)V + (size_t)t[j - 1];
+            uint64_t k = (uint64_t)c * (uint64_t)V + (uint64_t)t[j] + 1;
+            size_t h = (size_t)((k * 0x9e3779b97f4a7c15ull) >> 20) & (tg->cap - 1);
+            while (tg->key[h] && tg->key[h] != k) h = (h + 1) & (tg->cap - 1);
+            tg->key[h] = k;
+            if (++tg->cnt[h] > tg->bestc[c]) tg->bestc[c] = tg->cnt[h], tg->best[c] = t[j];
+        }
+    }
+}
+
+static int32_t trigram_argmax(const trigram *tg, int32_t p2, int32_t p1) {
+    int32_t b = tg->best[(size_t)p2 * (size_t)tg->V + (size_t)p1];
+    return b >= 0 ? b : student_argmax(tg->backoff, p1);
+}
+
+static void trigram_free(trigram *tg) {
+    free(tg->key);
+    free(tg->cnt);
+    free(tg->best);
+    free(tg->bestc);
+}
+
 /* ---- detection --------------------------------------------------------------------------------------- */
 
 static void test_detect_text(void) {
@@ -574,28 +651,34 @@ static void test_radioactivity(void) {
     CHECK_MSG(p_closed[0] < 1e-5, "watermarked student p = %g", p_closed[0]);
     CHECK_MSG(p_closed[1] > 0.01, "plain student p = %g", p_closed[1]);
 
-    /* open model: fresh watermarked texts, suspects' top-1 predictions at every position */
-    const int NF = 50;
-    int32_t *fresh = teacher_generate(&t, w, NF, L, 12);
+    /*
+     * Open model: the provider feeds the suspect texts it generated (its logs: here the first 100
+     * watermarked training texts, 20k tokens) and scores the suspect's top-1 predictions. Suspects:
+     * 0: a trigram student fitted on the watermarked outputs, 1: the same fitted on plain outputs
+     * (it never saw these texts), 2: the clean teacher, 3: a clean suspect that copies (predicts
+     * what followed the previous occurrence of the last token, as induction heads do): the case
+     * the own-pair rule of guard_det_add_pred exists for.
+     */
+    const int NF = 100;
+    trigram tw, tp;
+    trigram_fit(&tw, V, &sw, wm, NT, L);
+    trigram_fit(&tp, V, &sp, plain, NT, L);
     int32_t *pred = malloc(sizeof *pred * (size_t)L);
     double p_open[4], z_copy = 0, z_naive = 0;
     for (int mode = 0; mode < 4; mode++) {
-        /* 0: watermarked student, 1: plain student, 2: the clean teacher itself, 3: a clean suspect
-         * that copies (predicts what followed the previous occurrence of the last token, as
-         * induction heads do), the case the own-pair rule of guard_det_add_pred exists for */
         guard_det *d = NULL;
         CHECK(guard_det_new(w, &d) == CIRRUS_OK);
         guard_det *naive = NULL; /* mode 3 scored with plain dedup, to show the bias the rule removes */
         CHECK(guard_det_new(w, &naive) == CIRRUS_OK);
         for (int i = 0; i < NF; i++) {
-            const int32_t *x = fresh + (size_t)i * L;
-            pred[0] = -1;
-            for (int j = 1; j < L; j++) {
+            const int32_t *x = wm + (size_t)i * L;
+            pred[0] = pred[1] = -1;
+            for (int j = 2; j < L; j++) {
                 int32_t prev = -1;
                 for (int q = j - 2; mode == 3 && q >= 0 && prev < 0; q--)
                     if (x[q] == x[j - 1]) prev = x[q + 1];
-                pred[j] = mode == 0 ? student_argmax(&sw, x[j - 1])
-                        : mode == 1 ? student_argmax(&sp, x[j - 1])
+                pred[j] = mode == 0 ? trigram_argmax(&tw, x[j - 2], x[j - 1])
+                        : mode == 1 ? trigram_argmax(&tp, x[j - 2], x[j - 1])
                         : prev >= 0 ? prev
                                     : teacher_argmax(&t, x[j - 1]);
             }
@@ -633,7 +716,8 @@ static void test_radioactivity(void) {
     CHECK_MSG(z_naive > z_copy + 2.0, "copying bias: z %.2f without the rule, %.2f with", z_naive, z_copy);
     free(pred);
     free(t.table);
-    free(fresh);
+    trigram_free(&tw);
+    trigram_free(&tp);
     student_free(&sw);
     student_free(&sp);
     free(wm);
