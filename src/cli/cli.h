@@ -16,6 +16,7 @@ int cmd_logits(int argc, char **argv);   /* cmd_logits.c */
 int cmd_serve(int argc, char **argv);    /* cmd_serve.c: the OpenAI-compatible server */
 int cmd_loadgen(int argc, char **argv);  /* cmd_loadgen.c: streaming load generator */
 int cmd_bench(int argc, char **argv);    /* cmd_bench.c */
+int cmd_demo(int argc, char **argv);     /* cmd_demo.c */
 int cmd_report(int argc, char **argv);   /* cmd_report.c: revenue, concentration, forecast, alerts */
 int cmd_tenant(int argc, char **argv);   /* cmd_tenant.c: create, list, show, suspend, resume */
 int cmd_key(int argc, char **argv);      /* cmd_key.c: create, list, revoke */

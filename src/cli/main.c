@@ -20,6 +20,7 @@ static const command g_commands[] = {
     {"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API"},
     {"loadgen", cmd_loadgen, "drive a server with streaming clients and report latency"},
     {"bench", cmd_bench, "measure prefill, decode and batched decode speed"},
+    {"demo", cmd_demo, "the whole product: a seeded market, a served model, live traffic, the report"},
     {"report", cmd_report, "revenue, concentration (HHI, top-N, Gini), forecast and alerts from the ledger"},
     {"tenant", cmd_tenant, "tenants: create, list, show, suspend, resume"},
     {"key", cmd_key, "API keys: create (shown once), list, revoke"},
