@@ -226,6 +226,8 @@ int cmd_ledger_bench(int argc, char **argv) {
     tenancy_close(t);
     uint64_t commits = after.commits - before.commits;
     double commit_ms = after.commit_ms_total - before.commit_ms_total;
+    double cpu_ms = after.commit_cpu_ms_total - before.commit_cpu_ms_total;
+    double rows = (double)(after.rows_written - before.rows_written);
     double rps = (double)(per_rec * n_thr) / tput_s;
 
     char cpu[128];
@@ -237,11 +239,11 @@ int cmd_ledger_bench(int argc, char **argv) {
                " \"admission\":{\"requests\":%zu,\"refused\":%lld,\"seconds\":%.3f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,"
                "\"max_us\":%.2f,\"admit_only_p50_us\":%.2f,\"admit_only_p99_us\":%.2f},\n"
                " \"ledger\":{\"records\":%lld,\"seconds\":%.3f,\"records_per_s\":%.0f,\"commits\":%llu,\"avg_batch\":%.0f,"
-               "\"avg_commit_ms\":%.2f,\"durable\":%s}}\n",
+               "\"avg_commit_ms\":%.2f,\"writer_cpu_us_per_record\":%.2f,\"durable\":%s}}\n",
                cpu, cores, load, (long long)n_thr, n, (long long)refused, adm_s, pct(lat, n, .5), pct(lat, n, .99), pct(lat, n, .999),
                pct(lat, n, 1), pct(lat_a, n, .5), pct(lat_a, n, .99), (long long)(per_rec * n_thr), tput_s, rps,
                (unsigned long long)commits, commits ? (double)(after.rows_written - before.rows_written) / (double)commits : 0,
-               commits ? commit_ms / (double)commits : 0, st ? "false" : "true");
+               commits ? commit_ms / (double)commits : 0, rows ? cpu_ms * 1000 / rows : 0, st ? "false" : "true");
     } else {
         printf("machine: %s, %ld cores, load average %.2f; %lld threads\n", cpu, cores, load, (long long)n_thr);
         printf("admission + progress + settlement, per request (%zu requests, %lld refused, %.0f/s):\n", n, (long long)refused,
@@ -252,6 +254,8 @@ int cmd_ledger_bench(int argc, char **argv) {
                "%.0f writes each, %.2f ms each)\n",
                (long long)(per_rec * n_thr), tput_s, rps, (unsigned long long)commits,
                commits ? (double)(after.rows_written - before.rows_written) / (double)commits : 0, commits ? commit_ms / (double)commits : 0);
+        printf("        the writer spent %.2f us of CPU per record inside commits (%.0f records/s per core of writer time)\n",
+               rows ? cpu_ms * 1000 / rows : 0, cpu_ms > 0 ? rows / (cpu_ms / 1000) : 0);
     }
     free(lat);
     free(lat_a);

@@ -51,7 +51,11 @@ struct ledger {
     bool stop;
     pthread_t writer;
     ledger_stats stats;
+    ledger_rec **spare;             /* settled records kept for reuse: no malloc/free per request */
+    size_t n_spare;
 };
+
+#define SPARE_MAX 16384
 
 static int64_t sys_now_us(void *ud) {
     (void)ud;
@@ -86,8 +90,11 @@ cirrus_status ledger_open(ledger *l, const ledger_open_args *a, ledger_rec **out
     if (!a->model || !*a->model || strlen(a->model) >= STORE_MODEL_MAX)
         return cirrus_errf(err, CIRRUS_ERR_INVALID, "ledger: model id must be 1..%d bytes", STORE_MODEL_MAX - 1);
     if (a->prompt_tokens < 0 || a->reserved < 0) return cirrus_errf(err, CIRRUS_ERR_INVALID, "ledger: negative prompt or reservation");
-    ledger_rec *r = calloc(1, sizeof *r);
-    if (!r) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "ledger: out of memory");
+    pthread_mutex_lock(&l->mu);
+    ledger_rec *r = l->n_spare ? l->spare[--l->n_spare] : NULL;
+    pthread_mutex_unlock(&l->mu);
+    if (r) memset(r, 0, sizeof *r);
+    else if (!(r = calloc(1, sizeof *r))) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "ledger: out of memory");
     store_usage *u = &r->u;
     snprintf(u->request_id, sizeof u->request_id, "%s", a->request_id);
     snprintf(u->model, sizeof u->model, "%s", a->model);
@@ -233,7 +240,7 @@ static size_t build(const qent *e, size_t n, scratch *s) {
         switch (e[i].kind) {
         case Q_OPEN:
             if (r->batch_settle) break; /* its SETTLE inserts it settled: one row, written once */
-            *u = r->u;
+            u = &r->u; /* in place: after ledger_open only the writer writes r->u */
             u->settled = false;
             u->prompt_tokens = atomic_load(&r->p_prompt);
             u->cached_tokens = atomic_load(&r->p_cached);
@@ -253,7 +260,7 @@ static size_t build(const qent *e, size_t n, scratch *s) {
             s->w[k++] = (store_usage_write){STORE_UW_PROGRESS, u};
             break;
         case Q_SETTLE:
-            *u = r->u;
+            u = &r->u;
             u->settled = true;
             u->status = r->fin.status;
             u->prompt_tokens = r->fin.t.prompt;
@@ -281,9 +288,13 @@ static bool commit(ledger *l, const qent *e, size_t n, scratch *s) {
     for (int attempt = 0;; attempt++) {
         size_t k = build(e, n, s), skipped = 0;
         cirrus_err err = {{0}};
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         uint64_t t0 = cirrus_now_ns();
         cirrus_status st = store_usage_write_batch(l->st, s->w, k, &skipped, &err);
         double ms = (double)(cirrus_now_ns() - t0) / 1e6;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        double cpu_ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
         pthread_mutex_lock(&l->mu);
         bool stopping = l->stop;
         if (!st) {
@@ -291,6 +302,7 @@ static bool commit(ledger *l, const qent *e, size_t n, scratch *s) {
             l->stats.rows_written += k;
             l->stats.skipped += skipped;
             l->stats.commit_ms_total += ms;
+            l->stats.commit_cpu_ms_total += cpu_ms;
             if (k > l->stats.max_batch) l->stats.max_batch = k;
         } else {
             l->stats.commit_failures++;
@@ -310,13 +322,19 @@ static bool commit(ledger *l, const qent *e, size_t n, scratch *s) {
     }
 }
 
-static void after_commit(const qent *e, size_t n, bool ok) {
+static void after_commit(ledger *l, const qent *e, size_t n, bool ok) {
     for (size_t i = 0; i < n; i++) {
         ledger_rec *r = e[i].r;
         if (e[i].kind == Q_OPEN && ok && !r->batch_settle) r->open_written = true;
     }
-    for (size_t i = 0; i < n; i++)
-        if (e[i].kind == Q_SETTLE) free(e[i].r); /* L3: nobody holds it any more */
+    /* L3: a settled record has no holder left; keep some for the next ledger_open */
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].kind != Q_SETTLE) continue;
+        if (l->n_spare < SPARE_MAX) l->spare[l->n_spare++] = e[i].r;
+        else free(e[i].r);
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 static void *writer_main(void *arg) {
@@ -341,7 +359,7 @@ static void *writer_main(void *arg) {
             size_t m = n - off < cap ? n - off : cap;
             bool ok = commit(l, batch + off, m, &s);
             uint64_t last = batch[off + m - 1].seq;
-            after_commit(batch + off, m, ok);
+            after_commit(l, batch + off, m, ok);
             pthread_mutex_lock(&l->mu);
             atomic_store(&l->durable, last); /* L6: batches commit in ticket order */
             l->inflight -= m;
@@ -441,6 +459,12 @@ cirrus_status ledger_new(store *own, const ledger_config *cfg, ledger **out, led
     }
     l->st = own;
     l->cfg = *cfg;
+    l->spare = malloc(SPARE_MAX * sizeof *l->spare);
+    if (!l->spare) {
+        store_close(own);
+        free(l);
+        return cirrus_errf(err, CIRRUS_ERR_NOMEM, "ledger: out of memory");
+    }
     if (!l->cfg.now_us) l->cfg.now_us = sys_now_us;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->work_cv, NULL);
@@ -457,6 +481,7 @@ cirrus_status ledger_new(store *own, const ledger_config *cfg, ledger **out, led
         pthread_cond_destroy(&l->work_cv);
         pthread_cond_destroy(&l->durable_cv);
         store_close(own);
+        free(l->spare);
         free(l);
         return st;
     }
@@ -477,6 +502,8 @@ void ledger_free(ledger *l) {
         CIRRUS_WARN("ledger: closing with %llu record(s) never settled; the next start recovers them",
                     (unsigned long long)(l->stats.opened - l->stats.settled));
     free(l->q);
+    for (size_t i = 0; i < l->n_spare; i++) free(l->spare[i]);
+    free(l->spare);
     store_close(l->st);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->work_cv);

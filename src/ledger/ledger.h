@@ -91,7 +91,8 @@ typedef struct {
     uint64_t opened, settled, progress_writes;
     uint64_t commits, rows_written, max_batch, pending;
     uint64_t commit_failures, skipped;    /* skipped: writes that found no open row (should stay 0) */
-    double commit_ms_total;
+    double commit_ms_total;               /* wall time inside commits (fsync included) */
+    double commit_cpu_ms_total;           /* the writer thread's CPU time inside commits */
 } ledger_stats;
 
 typedef struct ledger ledger;

@@ -100,8 +100,7 @@ cirrus_status sq_usage_write_batch(store *s, const store_usage_write *w, size_t 
         } else if (w[i].kind != STORE_UW_OPEN && sqlite3_changes(q->db) == 0) {
             sk++;
         }
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        sqlite3_reset(st); /* every parameter is bound again next time */
     }
     if (!rs) rs = sq_exec(q, "COMMIT", err);
     if (rs) sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
