@@ -170,6 +170,9 @@ typedef struct {
     bool log_prompts;          /* debug: the access log carries prompt text */
     int retry_after_s;         /* Retry-After on 503/429 */
     const char *fingerprint;   /* system_fingerprint; NULL: omitted */
+    /* The control plane, for the admin API under /v1/admin (borrowed; outlives the api). NULL:
+     * no --db, and the admin API answers 503. */
+    struct tenancy *tenancy;
 } api_config;
 
 typedef struct api api;

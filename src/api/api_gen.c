@@ -16,6 +16,10 @@
  *  3. A stream's pending output never exceeds one pull's block plus one event: events are polled
  *     only while the pending bytes are fewer than what the connection asked for.
  *  4. Every request ends in exactly one access-log line and one metrics update (done()).
+ *  5. With a control plane, a request is admitted (tenancy_admit) before sched_submit and settled
+ *     exactly once: when its last event is read, before the final bytes go out and after the
+ *     settlement is durable -- so a client that saw a response complete has its usage record on
+ *     disk -- or, if it never got that far (client gone, error), in done().
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -54,6 +58,9 @@ typedef struct {
     size_t out_off;
     bool finished, sent_all, errored, cancelled, conc_held, peer_gone;
     uint64_t t_first;
+    /* metering (cfg.tenancy set): admitted before submit, settled exactly once (meter_settle) */
+    tenancy_req *treq;
+    int64_t n_completion;    /* tokens of all choices handed to the connection so far */
 } gen;
 
 static const char *finish_str(sched_finish f) {
@@ -258,6 +265,12 @@ static void on_event(gen *g, const sched_event *ev) {
     uint64_t now = cirrus_now_ns();
     bool tok = ev->token >= 0 && !tok_is_eog(g->me->m.vocab, ev->token);
     if (ev->token >= 0) {
+        g->n_completion++;
+        if (g->treq) {
+            sched_usage u;
+            sched_req_usage(g->sr, &u);
+            tenancy_progress(g->a->cfg.tenancy, g->treq, u.cached_tokens, g->n_completion);
+        }
         if (!g->t_first) g->t_first = now;
         if (c->t_last) met_observe(&g->a->met.itl, now - c->t_last);
         c->t_last = now;
@@ -285,7 +298,28 @@ static void on_event(gen *g, const sched_event *ev) {
     else if (ev->finish == SCHED_FINISH_CANCELLED) error_event(g, "The request was cancelled: the server is shutting down.");
 }
 
+/* Settles the request's usage (invariant 5). wait: block until the record is durable -- about one
+ * group commit, milliseconds -- so the final chunk is only sent for usage that survives a crash.
+ * This is the one place an HTTP thread waits on the ledger, once per request, never per token. */
+static void meter_settle(gen *g, bool wait) {
+    if (!g->treq) return;
+    tenancy *tn = g->a->cfg.tenancy;
+    sched_usage u;
+    sched_req_usage(g->sr, &u);
+    tenancy_usage tu = {.prompt = u.prompt_tokens, .cached = u.cached_tokens, .completion = u.completion_tokens};
+    ledger_status st = LEDGER_OK;
+    for (int i = 0; i < g->req.n; i++)
+        if (g->ch[i].finish == SCHED_FINISH_LENGTH) st = LEDGER_LENGTH;
+    if (g->cancelled || g->peer_gone || !g->finished) st = LEDGER_CANCELLED;
+    if (g->errored) st = LEDGER_ERROR;
+    uint64_t ticket = tenancy_settle(tn, g->treq, &tu, st);
+    g->treq = NULL;
+    if (wait && tenancy_sync(tn, ticket, 5000) != CIRRUS_OK)
+        CIRRUS_WARN("api: request %s: usage record not durable after 5 s; answering anyway", g->id);
+}
+
 static void stream_tail(gen *g) {
+    meter_settle(g, true);
     if (g->req.include_usage) {
         jw *w = &g->chunk;
         jw_obj(w);
@@ -405,6 +439,7 @@ static void gen_resume(void *ud, http_req *r) {
         return;
     }
     g->finished = true;
+    meter_settle(g, true);
     reply_whole(g, r);
 }
 
@@ -436,6 +471,7 @@ static void gen_done(void *ud, http_req *r, const http_done_info *info) {
     g->live = NULL; /* invariant 1: no wake from here on */
     pthread_mutex_unlock(&g->mu);
     if (!g->finished) sched_cancel(g->sr); /* the client left (or timed out) mid-generation */
+    meter_settle(g, false);                /* not yet settled: it ended before its last bytes */
     sched_usage u;
     sched_req_usage(g->sr, &u);
     uint64_t end = cirrus_now_ns(), start = http_req_start_ns(r);
@@ -574,6 +610,22 @@ void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const
     cirrus_status st = build_prompt(g, &ids, &n, &e);
     if (!st) st = check_sampling(g, &e);
     if (!st) st = check_context(g, (int32_t)n, &e);
+    if (!st && a->cfg.tenancy) {
+        /* the control plane admits with the real prompt size and the worst case of every choice */
+        size_t klen = 0;
+        const char *key = api_bearer(r, &klen);
+        tenancy_admit_args aa = {.request_id = id, .model = me->name, .prompt_tokens = (int64_t)n,
+                                 .max_tokens = (int64_t)g->req.max_tokens * g->req.n};
+        tenancy_decision d;
+        if (tenancy_admit(a->cfg.tenancy, key ? key : "", key ? klen : 0, &aa, &d, &g->treq) != CIRRUS_OK ||
+            !g->treq) {
+            api_decision_headers(r, &d);
+            api_error_from_decision(&e, &d);
+            st = CIRRUS_ERR_INVALID;
+        } else {
+            api_decision_headers(r, &d);
+        }
+    }
     if (!st) {
         sched_req_params p = {0};
         snprintf(p.tenant, sizeof p.tenant, "%s", t->name);
@@ -599,6 +651,11 @@ void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const
             if (sst == CIRRUS_ERR_FULL) api_error_make(&e, API_E_OVERLOADED, NULL, "The server is overloaded (%s); retry shortly.", err.msg);
             else api_error_make(&e, api_err_kind_of(sst), NULL, "%s", err.msg[0] ? err.msg : cirrus_status_str(sst));
             st = sst;
+            if (g->treq) { /* admitted but never submitted: a zero-usage error record (T2) */
+                tenancy_usage tu = {.prompt = 0, .cached = 0, .completion = 0};
+                tenancy_settle(a->cfg.tenancy, g->treq, &tu, LEDGER_ERROR);
+                g->treq = NULL;
+            }
         }
     }
     free(ids); /* sched copied the prompt */

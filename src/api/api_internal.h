@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "api/api.h"
+#include "tenancy/tenancy.h"
 
 /* ---- arena (api_json.c) -------------------------------------------------------------------- */
 
@@ -137,5 +138,10 @@ void api_make_id(char *out, size_t cap, const char *prefix);
  * tenant's concurrency slot). Replies, defers or streams. */
 void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const api_tenant *t,
                    const api_model_entry *me, const char *id);
+
+/* ---- metering (api_meter.c): the control plane's decisions in OpenAI's terms ------------------ */
+void api_error_from_decision(api_error *e, const tenancy_decision *d);
+void api_decision_headers(http_req *r, const tenancy_decision *d);
+const char *api_bearer(http_req *r, size_t *len);
 
 #endif

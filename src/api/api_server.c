@@ -19,7 +19,7 @@
 cirrus_status api_new(const api_config *cfg, api **out, cirrus_err *err) {
     *out = NULL;
     if (sodium_init() < 0) return cirrus_errf(err, CIRRUS_ERR_INTERNAL, "libsodium failed to initialise");
-    if (!cfg->auth.open && !cfg->auth.resolve) return cirrus_errf(err, CIRRUS_ERR_INVALID, "api: auth needs resolve() unless open");
+    if (!cfg->tenancy && !cfg->auth.open && !cfg->auth.resolve) return cirrus_errf(err, CIRRUS_ERR_INVALID, "api: auth needs resolve() unless open");
     api *a = calloc(1, sizeof *a);
     if (!a) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
     a->cfg = *cfg;
@@ -304,7 +304,7 @@ static void handle_metrics(api *a, http_req *r, const char *id) {
 
 static bool authenticate(api *a, http_req *r, api_endpoint ep, const char *id, api_tenant *t) {
     memset(t, 0, sizeof *t);
-    if (a->cfg.auth.open) {
+    if (a->cfg.auth.open && !a->cfg.tenancy) {
         snprintf(t->name, sizeof t->name, "default");
         t->weight = 1;
         return true;
@@ -323,6 +323,21 @@ static bool authenticate(api *a, http_req *r, api_endpoint ep, const char *id, a
     while (*key == ' ') key++;
     size_t len = strlen(key);
     while (len && key[len - 1] == ' ') len--;
+    if (a->cfg.tenancy) {
+        /* the control plane's keys: scope, expiry, revocation and suspension are checked here;
+         * limits and the budget when a generation is admitted (api_gen.c) */
+        tenancy_grant g;
+        tenancy_decision d;
+        if (tenancy_authenticate(a->cfg.tenancy, key, len, TENANCY_NEED_INFERENCE, &g, &d) != CIRRUS_OK) {
+            api_error_from_decision(&e, &d);
+            api_reply_error(a, r, ep, id, NULL, NULL, &e);
+            return false;
+        }
+        snprintf(t->name, sizeof t->name, "%s", g.tenant);
+        t->weight = g.weight ? g.weight : 1;
+        t->reserved_tpm = g.reserved_tpm;
+        return true; /* max_concurrent stays 0: tenancy_admit enforces the plan's concurrency */
+    }
     if (len == 0 || len > 512 || a->cfg.auth.resolve(a->cfg.auth.ud, key, len, t) != CIRRUS_OK) {
         /* never echo the key, not even in part: logs and proxies keep error bodies */
         api_error_make(&e, API_E_BAD_KEY, NULL, "Incorrect API key provided.");
