@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: install what is needed, build, synthesize a small model and
-# generate from it. (The serving and control-plane issues turn this into `cirrus demo`.)
+# The main job on embedded defaults: install what is needed, build, and run `cirrus demo` — a
+# seeded provider market on SQLite, a model cirrus synthesizes itself, a minute of live traffic
+# through the OpenAI-compatible API, the concentration report and the web console.
+# Arguments go to `cirrus demo` (e.g. --model PATH.gguf, --dir DIR, --port N).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)"
-mkdir -p out
-[ -f out/tiny-q8_0.gguf ] || ./build/cirrus model synth --shape tiny --type q8_0 --out out/tiny-q8_0.gguf
-./build/cirrus model info out/tiny-q8_0.gguf
-./build/cirrus run -m out/tiny-q8_0.gguf -p "Once upon a time" -n 64 --seed 1 "$@"
+exec ./build/cirrus demo "$@"
