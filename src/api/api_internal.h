@@ -52,7 +52,7 @@ void jw_str_body(jw *w, const char *s, size_t n);
 
 /* ---- metrics (api_metrics.c) ------------------------------------------------------------------ */
 
-typedef enum { EP_CHAT, EP_COMPLETIONS, EP_MODELS, EP_HEALTH, EP_METRICS, EP_OTHER, EP_COUNT } api_endpoint;
+typedef enum { EP_CHAT, EP_COMPLETIONS, EP_MODELS, EP_HEALTH, EP_METRICS, EP_ADMIN, EP_CONSOLE, EP_OTHER, EP_COUNT } api_endpoint;
 
 #define MET_TENANTS 256
 #define MET_STATUS_SLOTS 12
@@ -111,6 +111,7 @@ struct api {
     pthread_mutex_t conc_mu;
     api_conc conc[API_CONC_SLOTS];
     pthread_mutex_t log_mu;
+    struct adm_state *admin;   /* the admin API's worker (api_admin.c); NULL without a control plane */
 };
 
 const api_model_entry *api_find_model(api *a, const char *name);
@@ -138,6 +139,15 @@ void api_make_id(char *out, size_t cap, const char *prefix);
  * tenant's concurrency slot). Replies, defers or streams. */
 void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const api_tenant *t,
                    const api_model_entry *me, const char *id);
+
+/* api_console.c: GET /console[/...], the embedded web console (no key needed: it holds no data). */
+void api_console_handle(api *a, http_req *r, const char *id);
+
+/* api_admin.c: /v1/admin/..., run on the admin worker thread (started by api_new when the config
+ * has a control plane, stopped by api_free). */
+cirrus_status api_admin_start(api *a, cirrus_err *err);
+void api_admin_stop(api *a);
+void api_admin_handle(api *a, http_req *r, const char *id);
 
 /* ---- metering (api_meter.c): the control plane's decisions in OpenAI's terms ------------------ */
 void api_error_from_decision(api_error *e, const tenancy_decision *d);

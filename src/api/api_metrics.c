@@ -14,7 +14,8 @@
 
 static const int k_status[MET_STATUS_SLOTS] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503, 431, 0};
 #define STATUS_OTHER (MET_STATUS_SLOTS - 1)
-static const char *const k_ep[EP_COUNT] = {"chat_completions", "completions", "models", "health", "metrics", "other"};
+static const char *const k_ep[EP_COUNT] = {"chat_completions", "completions", "models", "health", "metrics",
+                                            "admin", "console", "other"};
 
 /* Upper bounds in seconds: first tokens and whole requests take 10 ms to a minute on CPU, a
  * decode step 1 ms (tiny models) to a few seconds (a loaded 7B). */

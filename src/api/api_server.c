@@ -28,12 +28,18 @@ cirrus_status api_new(const api_config *cfg, api **out, cirrus_err *err) {
     pthread_mutex_init(&a->conc_mu, NULL);
     pthread_mutex_init(&a->log_mu, NULL);
     met_init(&a->met);
+    cirrus_status st = api_admin_start(a, err);
+    if (st) {
+        api_free(a);
+        return st;
+    }
     *out = a;
     return CIRRUS_OK;
 }
 
 void api_free(api *a) {
     if (!a) return;
+    api_admin_stop(a);
     met_destroy(&a->met);
     pthread_mutex_destroy(&a->add_mu);
     pthread_mutex_destroy(&a->conc_mu);
@@ -393,6 +399,10 @@ static const struct {
     {"/v1/models/", "GET", EP_MODELS, true, true},
     {"/health", "GET", EP_HEALTH, false, false},
     {"/metrics", "GET", EP_METRICS, false, false},
+    /* the admin API checks methods and keys (admin scope) itself: api_admin.c */
+    {"/v1/admin/", NULL, EP_ADMIN, true, false},
+    /* the web console's files; the prefix also matches "/consolefoo", which its handler refuses */
+    {"/console", "GET", EP_CONSOLE, true, false},
 };
 
 void api_handle(void *app, http_req *r) {
@@ -411,7 +421,7 @@ void api_handle(void *app, http_req *r) {
         api_reply_error(a, r, ep, id, NULL, NULL, &e);
         return;
     }
-    if (strcmp(method, k_routes[route].method) != 0) {
+    if (k_routes[route].method && strcmp(method, k_routes[route].method) != 0) {
         http_add_header(r, "Allow", k_routes[route].method);
         api_error_make(&e, API_E_METHOD, NULL, "Method %.16s is not allowed on %.200s; use %s.", method, path, k_routes[route].method);
         api_reply_error(a, r, ep, id, NULL, NULL, &e);
@@ -435,6 +445,8 @@ void api_handle(void *app, http_req *r) {
     case EP_MODELS: handle_models(a, r, id, &t); break;
     case EP_HEALTH: handle_health(a, r, id); break;
     case EP_METRICS: handle_metrics(a, r, id); break;
+    case EP_CONSOLE: api_console_handle(a, r, id); break;
+    case EP_ADMIN: api_admin_handle(a, r, id); break;
     default: break;
     }
 }

@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "model/model.h"
 #include "sched/sched.h"
+#include "tenancy/tenancy.h"
 #include "tokenizer/tokenizer.h"
 
 #define SERVE_MAX_MODELS API_MAX_MODELS
@@ -46,6 +47,7 @@ static const char *usage =
     "  --timeout S            close connections idle this long (default 30)\n"
     "  --http-threads N       HTTP polling threads (default 2)\n"
     "  --shutdown-deadline S  on SIGTERM, let requests finish this long (default 10)\n"
+    "  --db PATH              the control plane's database: the admin API (/v1/admin) and the console\n"
     "  --access-log FILE      JSON lines (default: stderr; '-' = stdout, 'off' = none)\n"
     "  --log-prompts          debug: access log lines carry the prompt text\n"
     "  --ready-file FILE      write the bound port here once ready (for scripts)\n";
@@ -53,7 +55,7 @@ static const char *usage =
 typedef struct {
     const char *names[SERVE_MAX_MODELS], *paths[SERVE_MAX_MODELS];
     int n_models;
-    const char *config, *access_log, *tmpl, *ready_file;
+    const char *config, *access_log, *tmpl, *ready_file, *db;
     http_config http;
     int64_t threads, ctx, slots, batch, queue_max, deadline_s;
     bool prefix_cache, log_prompts;
@@ -82,6 +84,7 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
             o->paths[o->n_models++] = eq + 1;
         }
         else if (cli_opt(argc, argv, &i, "--config", &v)) { if (!(o->config = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--db", &v)) { if (!(o->db = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--threads", &v)) { if (!cli_parse_i64("--threads", v, 1, 256, &o->threads)) return 2; }
         else if (cli_opt(argc, argv, &i, "--ctx", &v)) { if (!cli_parse_i64("--ctx", v, 16, 1 << 20, &o->ctx)) return 2; }
         else if (cli_opt(argc, argv, &i, "--slots", &v)) { if (!cli_parse_i64("--slots", v, 1, 1024, &o->slots)) return 2; }
@@ -182,6 +185,7 @@ int cmd_serve(int argc, char **argv) {
     rc = 1;
     cirrus_err err = {{0}};
     api_keyring *keys = NULL;
+    tenancy *tn = NULL;
     api *a = NULL;
     http_server *srv = NULL;
     FILE *log = stderr;
@@ -205,6 +209,12 @@ int cmd_serve(int argc, char **argv) {
         }
         free(text);
     }
+    if (o.db) { /* the control plane: admin API and console now (admission: the control plane's wiring) */
+        tenancy_config tc = {.db = o.db};
+        ledger_recovery rec;
+        if (tenancy_open(&tc, &tn, &rec, &err)) goto out;
+        CIRRUS_INFO("control plane: %s", o.db);
+    }
     api_auth auth = api_keyring_auth(keys);
     if (auth.open) {
         CIRRUS_WARN("no API keys configured: open mode, every request is tenant \"default\"");
@@ -221,7 +231,7 @@ int cmd_serve(int argc, char **argv) {
         }
     }
     api_config ac = {.auth = auth, .access_log = log, .log_prompts = o.log_prompts, .retry_after_s = 1,
-                     .fingerprint = "fp_cirrus"};
+                     .fingerprint = "fp_cirrus", .tenancy = tn};
     if (api_new(&ac, &a, &err)) goto out;
     raise_fd_limit(&o.http);
     if (http_server_start(&o.http, api_handle, a, &srv, &err)) goto out;
@@ -264,7 +274,8 @@ out:
             mdl_free(L[i].model);
         }
     }
-    api_free(a);
+    api_free(a); /* stops the admin worker before the control plane closes under it */
+    tenancy_close(tn);
     api_keyring_free(keys);
     if (log && log != stderr && log != stdout) fclose(log);
     for (int i = 0; i < o.n_models; i++) free((void *)o.names[i]);

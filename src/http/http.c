@@ -522,6 +522,11 @@ const char *http_req_path(const http_req *r) { return r->path; }
 const char *http_req_header(const http_req *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
+
+const char *http_req_arg(const http_req *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 const char *http_req_body(const http_req *r, size_t *len) {
     *len = r->body_len;
     return r->body;

@@ -77,6 +77,8 @@ void http_server_stop(http_server *s, uint64_t deadline_ns);
 const char *http_req_method(const http_req *r);
 const char *http_req_path(const http_req *r);            /* without the query string */
 const char *http_req_header(const http_req *r, const char *name); /* case-insensitive; NULL if absent */
+/* A query-string argument, URL-decoded; NULL if absent or given without a value ("?name"). */
+const char *http_req_arg(const http_req *r, const char *name);
 /* The body, NUL-terminated (it may still contain NUL bytes: use len). NULL, 0 when empty. */
 const char *http_req_body(const http_req *r, size_t *len);
 bool http_req_overflow(const http_req *r);                /* body exceeded max_body */
