@@ -134,7 +134,7 @@ cirrus_status billing_prices_load(store *s, billing_prices **out, cirrus_err *er
         return st;
     }
     /* the store sorts too, but the lookup below depends on it, so do not trust a backend's collation */
-    qsort(b->v, b->n, sizeof *b->v, cmp_price);
+    if (b->n) qsort(b->v, b->n, sizeof *b->v, cmp_price);
     *out = b;
     return CIRRUS_OK;
 }

@@ -49,6 +49,7 @@ struct ledger {
     _Atomic uint64_t durable;       /* every ticket <= durable is on disk (L6) */
     _Atomic int64_t next_id;
     bool stop;
+    bool gave_up;                   /* a batch could not be written at shutdown: L6 no longer promised */
     pthread_t writer;
     ledger_stats stats;
     ledger_rec **spare;             /* settled records kept for reuse: no malloc/free per request */
@@ -180,6 +181,10 @@ cirrus_status ledger_sync(ledger *l, uint64_t ticket, int timeout_ms) {
     cirrus_status st = CIRRUS_OK;
     pthread_mutex_lock(&l->mu);
     while (atomic_load(&l->durable) < ticket) {
+        if (l->gave_up) {
+            st = CIRRUS_ERR_IO;
+            break;
+        }
         if (timeout_ms < 0) pthread_cond_wait(&l->durable_cv, &l->mu);
         else if (pthread_cond_timedwait(&l->durable_cv, &l->mu, &dl) == ETIMEDOUT) {
             st = atomic_load(&l->durable) >= ticket ? CIRRUS_OK : CIRRUS_ERR_FULL;
@@ -361,7 +366,8 @@ static void *writer_main(void *arg) {
             uint64_t last = batch[off + m - 1].seq;
             after_commit(l, batch + off, m, ok);
             pthread_mutex_lock(&l->mu);
-            atomic_store(&l->durable, last); /* L6: batches commit in ticket order */
+            if (ok) atomic_store(&l->durable, last); /* L6: batches commit in ticket order */
+            else l->gave_up = true;                  /* never claim what is not on disk */
             l->inflight -= m;
             pthread_cond_broadcast(&l->durable_cv);
             pthread_mutex_unlock(&l->mu);

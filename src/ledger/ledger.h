@@ -123,7 +123,8 @@ void ledger_progress(ledger *l, ledger_rec *r, const ledger_tokens *t);
 uint64_t ledger_settle(ledger *l, ledger_rec *r, const ledger_tokens *t, const ledger_cost *c, ledger_status st);
 
 bool ledger_is_durable(ledger *l, uint64_t ticket);
-/* Waits until ticket is durable; timeout_ms < 0 waits for ever. FULL on timeout. */
+/* Waits until ticket is durable; timeout_ms < 0 waits for ever. FULL on timeout; IO if the writer
+ * gave up on a commit at shutdown (the disk refused it for ~10 s). */
 cirrus_status ledger_sync(ledger *l, uint64_t ticket, int timeout_ms);
 /* Waits until everything queued so far is durable. */
 cirrus_status ledger_flush(ledger *l, int timeout_ms);

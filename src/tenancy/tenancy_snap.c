@@ -79,6 +79,7 @@ static int cmp_id_idx(const void *a, const void *b) {
 }
 
 static size_t find_idx(const id_idx *v, size_t n, int64_t id) {
+    if (!n) return SIZE_MAX;
     id_idx key = {id, 0};
     const id_idx *f = bsearch(&key, v, n, sizeof *v, cmp_id_idx);
     return f ? f->idx : SIZE_MAX;
@@ -124,7 +125,7 @@ static cirrus_status attach_states(tn_snap *sn, tn_state **states, pthread_mutex
         have[i] = (id_idx){s->tenant_id, i};
         by[i] = s;
     }
-    qsort(have, n, sizeof *have, cmp_id_idx);
+    if (n) qsort(have, n, sizeof *have, cmp_id_idx); /* qsort/bsearch want a real array even for 0 */
     for (size_t t = 0; t < sn->n_tenants; t++) {
         size_t f = find_idx(have, n, sn->tenants[t].id);
         if (f != SIZE_MAX) {
@@ -167,11 +168,11 @@ cirrus_status tn_snap_load(store *s, tn_state **states, pthread_mutex_t *states_
     if (!st) st = billing_prices_load(s, &sn->prices, err);
     if (st) goto fail;
 
-    qsort(sn->tenants, sn->n_tenants, sizeof *sn->tenants, cmp_tenant_name);
+    if (sn->n_tenants) qsort(sn->tenants, sn->n_tenants, sizeof *sn->tenants, cmp_tenant_name);
     ids = sn->n_tenants ? malloc(sn->n_tenants * sizeof *ids) : NULL;
     if (sn->n_tenants && !ids) goto oom;
     for (size_t i = 0; i < sn->n_tenants; i++) ids[i] = (id_idx){sn->tenants[i].id, i};
-    qsort(ids, sn->n_tenants, sizeof *ids, cmp_id_idx);
+    if (sn->n_tenants) qsort(ids, sn->n_tenants, sizeof *ids, cmp_id_idx);
 
     /* plans arrive ordered by (tenant, effective_from): give each tenant its run */
     for (size_t i = 0; i < pv.n;) {
@@ -225,6 +226,7 @@ const tn_key *tn_snap_find_key(const tn_snap *sn, const char prefix[STORE_PREFIX
 }
 
 const tn_tenant *tn_snap_find_tenant(const tn_snap *sn, const char *name) {
+    if (!sn->n_tenants) return NULL;
     tn_tenant key;
     snprintf(key.name, sizeof key.name, "%s", name);
     return bsearch(&key, sn->tenants, sn->n_tenants, sizeof *sn->tenants, cmp_tenant_name);
