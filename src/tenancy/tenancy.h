@@ -18,8 +18,9 @@
  *          weight and reserved_tpm for sched_submit.
  *     3. while streaming, after handing tokens to the connection:
  *          tenancy_progress(tn, req, cached_tokens, completion_tokens_so_far)
- *     4. at the end (finished, cancelled by the client, failed, or never submitted):
+ *     4. at the end (finished, cancelled by the client, failed):
  *          ticket = tenancy_settle(tn, req, &(tenancy_usage){prompt, cached, completion}, status)
+ *        or, if it never reached the engine (queue full: 503): tenancy_release(tn, req, LEDGER_ERROR)
  *          req is gone after this call. For the final chunk to be exact across a crash, send it
  *          once tenancy_is_durable(tn, ticket) (poll from the connection's resume callback, or
  *          block with tenancy_sync: about one group commit, ~1-10 ms).
@@ -180,6 +181,9 @@ void tenancy_progress(tenancy *t, tenancy_req *r, int64_t cached, int64_t comple
 /* Rates the usage with the price version of admission, records it, refunds the unused part of the
  * reservation and the tokens/minute, frees the concurrency slot, frees r. Returns the ledger ticket. */
 uint64_t tenancy_settle(tenancy *t, tenancy_req *r, const tenancy_usage *u, ledger_status status);
+/* An admitted request that never ran (the engine's queue was full, the prompt failed to encode):
+ * its record says 0 tokens with `status` (LEDGER_ERROR usually) and everything held is given back. */
+uint64_t tenancy_release(tenancy *t, tenancy_req *r, ledger_status status);
 bool tenancy_is_durable(tenancy *t, uint64_t ticket);
 cirrus_status tenancy_sync(tenancy *t, uint64_t ticket, int timeout_ms);
 

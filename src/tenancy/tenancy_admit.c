@@ -369,6 +369,11 @@ uint64_t tenancy_settle(tenancy *t, tenancy_req *r, const tenancy_usage *u, ledg
     return ticket;
 }
 
+uint64_t tenancy_release(tenancy *t, tenancy_req *r, ledger_status status) {
+    tenancy_usage none = {0, 0, 0};
+    return tenancy_settle(t, r, &none, status);
+}
+
 bool tenancy_is_durable(tenancy *t, uint64_t ticket) { return ledger_is_durable(t->led, ticket); }
 cirrus_status tenancy_sync(tenancy *t, uint64_t ticket, int timeout_ms) { return ledger_sync(t->led, ticket, timeout_ms); }
 
