@@ -363,7 +363,7 @@ static void child_main(const char *log, int round) {
 }
 
 typedef struct {
-    char id[64];
+    char id[STORE_REQID_MAX]; /* as long as any request id the store holds */
     bool complete;
     int64_t p, c, n;
 } seen;
