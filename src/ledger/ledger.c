@@ -344,7 +344,7 @@ static void after_commit(ledger *l, const qent *e, size_t n, bool ok) {
 
 static void *writer_main(void *arg) {
     ledger *l = arg;
-    size_t cap = l->cfg.max_batch ? l->cfg.max_batch : 32768;
+    size_t cap = l->cfg.max_batch ? l->cfg.max_batch : 8192;
     scratch s = {0};
     qent *mine = NULL;
     size_t mine_cap = 0;
