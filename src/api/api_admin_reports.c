@@ -663,7 +663,9 @@ void adm_report_alerts(adm_job *j) {
         count += na;
         free(a);
     }
-    json_t *root = head(&c, "alerts");
+    char from[11], to[11];
+    period_strings(&c, from, to);
+    json_t *root = json_pack("{s:s,s:s,s:s,s:s}", "report", "alerts", "from", from, "to", to, "source", c.source);
     json_object_set_new(root, "config", json_pack("{s:o,s:o,s:o,s:b}", "share_threshold_pct", real(cfg.share_bp / 100.0, 2, true),
                                                   "large_share_pct", real(cfg.large_bp / 100.0, 2, true), "drop_pct",
                                                   real(cfg.drop_bp / 100.0, 2, true), "hhi_band", cfg.hhi_band));

@@ -109,7 +109,10 @@ export async function alertsPage({ root, period, refresh }: PageCtx): Promise<vo
   });
 
   const byMonth = new Map<string, Alert[]>();
-  for (const a of rep.alerts) byMonth.set(a.month, [...(byMonth.get(a.month) ?? []), a]);
+  const rank = { critical: 0, warning: 1, info: 2 };
+  // most severe first within a month; the server's order (by rule, then rank) breaks ties
+  const ordered = rep.alerts.map((a, i) => ({ a, i })).sort((x, y) => rank[severity(x.a)] - rank[severity(y.a)] || x.i - y.i);
+  for (const { a } of ordered) byMonth.set(a.month, [...(byMonth.get(a.month) ?? []), a]);
   const months = [...byMonth.keys()].sort().reverse();
   const counts = { critical: 0, warning: 0, info: 0 };
   for (const a of rep.alerts) counts[severity(a)]++;

@@ -5,7 +5,7 @@ import { card, chip, h, kpi, table } from "../dom";
 import * as f from "../format";
 import type { PageCtx } from "../main";
 import { describe, periodQuery, showResolved } from "../period";
-import { inProgress, lastGrowth, monthKeys, monthTitle, monthlyRevenue } from "../report";
+import { inProgress, lastGrowth, monthKeys, monthTitle, monthlyRevenue, severity } from "../report";
 import { alertList } from "./alerts";
 
 /** Top n tenants by revenue, the rest folded into "Others" (ranking is the server's, A5). */
@@ -51,7 +51,7 @@ export async function overviewPage({ root, period }: PageCtx): Promise<void> {
           "span",
           { class: "kpi-lines" },
           last ? h("span", null, `${f.monthLabel(last.month)}: ${f.moneyWhole(last.revenue)} `, growthSpan(last.growth)) : null,
-          toDate ? h("span", null, `${f.monthLabel(toDate.month)} to date: ${f.moneyWhole(toDate.revenue)}`) : null,
+          toDate ? h("span", null, `${f.monthLabel(toDate.month).slice(0, 3)} to date: ${f.moneyWhole(toDate.revenue)}`) : null,
         ),
         "kpi-revenue",
       ),
@@ -134,9 +134,20 @@ export async function overviewPage({ root, period }: PageCtx): Promise<void> {
           { empty: "No tenant reaches 10% of revenue.", testid: "major-customers" },
         ),
       ),
-      card("Latest alerts", alertList(alerts.alerts.slice().reverse().slice(0, 5), "No alerts in this period."), h("a", { class: "card-link", href: "#/alerts" }, "All alerts →")),
+      card("Latest alerts", alertList(mostImportant(alerts.alerts, 5), "No alerts in this period."), h("a", { class: "card-link", href: "#/alerts" }, "All alerts →")),
     ),
   );
+}
+
+const RANK = { critical: 0, warning: 1, info: 2 };
+
+/** The n alerts to read first: the most severe, then the most recent. */
+function mostImportant(alerts: AlertsReport["alerts"], n: number): AlertsReport["alerts"] {
+  return alerts
+    .map((a) => ({ a, r: RANK[severity(a)] }))
+    .sort((x, y) => x.r - y.r || (x.a.month < y.a.month ? 1 : x.a.month > y.a.month ? -1 : 0))
+    .slice(0, n)
+    .map((x) => x.a);
 }
 
 export function growthSpan(g: number | null): HTMLElement {
