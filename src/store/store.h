@@ -153,7 +153,8 @@ typedef struct {
     char *body;                        /* the invoice as JSON; malloc'ed, caller frees */
 } store_invoice;
 
-/* Row callbacks return 0 to go on, anything else to stop the scan early (not an error). */
+/* Row callbacks return 0 to go on, anything else to stop the scan early (not an error). They run
+ * while the handle is locked: collect what you need and call the store again after the scan. */
 typedef int (*store_tenant_cb)(void *ud, const store_tenant *t);
 typedef int (*store_key_cb)(void *ud, const store_key *k);
 typedef int (*store_price_cb)(void *ud, const store_price *p);
