@@ -124,7 +124,10 @@ async function render(): Promise<void> {
     app.appendChild(
       signInPage(signInMessage, () => {
         signInMessage = "";
-        location.hash = "#/overview";
+        // go where the reader was headed (or the overview); re-render if the hash is already there
+        const next = location.hash && location.hash !== "#/signin" ? location.hash : "#/overview";
+        if (location.hash === next) void render();
+        else location.hash = next;
       }),
     );
     return;

@@ -174,7 +174,7 @@ export async function revenuePage({ root, period }: PageCtx): Promise<void> {
       type: "line",
       data: {
         labels: conc.trend.map((t) => monthTitle(t.month)),
-        datasets: [{ label: "HHI", data: hhis, borderColor: "#101828", backgroundColor: "#101828", pointRadius: 3, tension: 0.2, spanGaps: false }],
+        datasets: [{ label: "HHI", data: hhis, borderColor: "#101828", backgroundColor: "#101828", pointRadius: 3, cubicInterpolationMode: "monotone", spanGaps: false }],
       },
       options: {
         scales: { x: { grid: { display: false } }, y: { min: 0, max: hhiMax, ticks: { callback: (v) => f.hhi(Number(v)) } } },

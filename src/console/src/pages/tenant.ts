@@ -136,7 +136,7 @@ export async function tenantPage({ root, params, period, refresh }: PageCtx): Pr
         labels: monthKeys(rev).map(monthTitle),
         datasets: [
           { type: "bar", label: "Revenue", data: monthlyRevenue(s, rev).map((v) => v / 1e6), backgroundColor: color(0), yAxisID: "y", borderRadius: 2, order: 2 },
-          { type: "line", label: "Tokens", data: monthlyTokens(s, rev), borderColor: color(1), backgroundColor: color(1), yAxisID: "y2", tension: 0.25, order: 1 },
+          { type: "line", label: "Tokens", data: monthlyTokens(s, rev), borderColor: color(1), backgroundColor: color(1), yAxisID: "y2", cubicInterpolationMode: "monotone", order: 1 },
         ],
       },
       options: {
