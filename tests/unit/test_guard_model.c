@@ -1,8 +1,9 @@
 /*
  * guard on real model files: the acceptance measurement of issue 7 in small (40 watermarked and 40
  * plain completions of 100 tokens at temperature 1.0 from a synthesized `tiny` model; the full
- * 500 + 500 x 200 run is `cirrus guard eval`, reported in docs/protection.md), and the open-model
- * test run with the real forward pass: a clean model fed watermarked texts is not flagged.
+ * 500 + 500 x 200 run is `cirrus guard eval`, reported in docs/protection.md), radioactivity of a
+ * bigram student fitted on those outputs, and the open-model test run with the real forward pass:
+ * a clean model fed watermarked texts is not flagged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,49 @@ int main(void) {
     CHECK_MSG(fp == 0, "flagged %d of %d plain", fp, N_COMP);
     /* the separation is wide, not marginal: the weakest watermarked text is far above the strongest plain one */
     CHECK_MSG(zmin > zmax + 3.0, "min watermarked z %.2f, max plain z %.2f", zmin, zmax);
+
+    /* Radioactivity end to end on the model's own outputs: a bigram student fitted on the 40
+     * completions (4,000 tokens) of each arm writes 10,000 tokens; the watermarked arm's student
+     * carries the watermark (closed-model test), the plain arm's does not. */
+    double p_student[2];
+    for (int arm = 0; arm < 2; arm++) {
+        const int32_t *data = arm ? pl : wmt;
+        uint32_t *cnt = calloc((size_t)V * (size_t)V, sizeof *cnt), *row = calloc((size_t)V, sizeof *row);
+        for (int b = 0; b < N_COMP; b++)
+            for (int t = N_PROMPT; t < L; t++) {
+                const int32_t *x = data + (size_t)b * L;
+                cnt[(size_t)x[t - 1] * (size_t)V + (size_t)x[t]]++;
+                row[x[t - 1]]++;
+            }
+        guard_det *d = NULL;
+        CHECK(guard_det_new(wm, &d) == CIRRUS_OK);
+        uint64_t s = 77;
+        int32_t seq[200];
+        for (int i = 0; i < 50; i++) {
+            seq[0] = data[(size_t)(i % N_COMP) * L + N_PROMPT]; /* start where the data starts */
+            for (int t = 1; t < 200; t++) {
+                int32_t prev = seq[t - 1], next = (int32_t)(splitmix(&s) % (uint64_t)V);
+                if (row[prev]) {
+                    uint64_t r = splitmix(&s) % row[prev];
+                    const uint32_t *c = cnt + (size_t)prev * (size_t)V;
+                    for (next = 0; r >= c[next]; next++) r -= c[next];
+                }
+                seq[t] = next;
+            }
+            CHECK(guard_det_add(d, seq, 200, &err) == CIRRUS_OK);
+        }
+        guard_score sc;
+        guard_det_result(d, &v, &sc);
+        printf("closed-model radioactivity, bigram student of the %s completions: 10000 tokens, %llu scored, %llu green, "
+               "z %.2f, p %.3g\n", arm ? "plain" : "watermarked", (unsigned long long)sc.n_scored,
+               (unsigned long long)sc.n_green, sc.z, sc.p_value);
+        p_student[arm] = sc.p_value;
+        guard_det_free(d);
+        free(cnt);
+        free(row);
+    }
+    CHECK_MSG(p_student[0] < 1e-5, "student of watermarked outputs: p %g", p_student[0]);
+    CHECK_MSG(p_student[1] > 0.01, "student of plain outputs: p %g", p_student[1]);
 
     /* Open model with the real forward pass: this model never saw watermarked text, so scoring its
      * own top-1 predictions on the watermarked completions must not flag it. */
