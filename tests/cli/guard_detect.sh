@@ -26,11 +26,18 @@ cp "$tmp/k" "$tmp/k2" && chmod 644 "$tmp/k2"
 "$C" detect text -m "$M" --key "$tmp/k2" "$tmp/k" >"$tmp/out" 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "chmod 600" "$tmp/err" && ok "a world-readable key is refused" || fail "open key accepted"
 
+# The rest uses a fixed key, so every run scores the same texts the same way (a fresh key per run
+# would make each check a coin with a tiny but real chance of failing).
+rm -f "$tmp/k"
+printf '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n' >"$tmp/k"
+chmod 600 "$tmp/k"
+key=$(tr -d '\n' <"$tmp/k")
+
 # ---- generation ----
-"$C" guard gen -m "$M" --key "$tmp/k" -n 200 --temp 1 --seed 11 --ids >"$tmp/wm.ids" 2>"$tmp/gen.err" || fail "gen ids"
-"$C" guard gen -m "$M" --key "$tmp/k" -n 200 --temp 1 --seed 11 >"$tmp/wm.txt" 2>>"$tmp/gen.err" || fail "gen text"
-"$C" guard gen -m "$M" --no-watermark -n 200 --temp 1 --seed 11 --ids >"$tmp/plain.ids" 2>>"$tmp/gen.err" || fail "gen plain"
-"$C" guard gen -m "$M" --no-watermark -n 200 --temp 1 --seed 11 >"$tmp/plain.txt" 2>>"$tmp/gen.err" || fail "gen plain text"
+"$C" guard gen -m "$M" --key "$tmp/k" -n 200 --temp 1 --seed 11 --ignore-eos --ids >"$tmp/wm.ids" 2>"$tmp/gen.err" || fail "gen ids"
+"$C" guard gen -m "$M" --key "$tmp/k" -n 200 --temp 1 --seed 11 --ignore-eos >"$tmp/wm.txt" 2>>"$tmp/gen.err" || fail "gen text"
+"$C" guard gen -m "$M" --no-watermark -n 200 --temp 1 --seed 11 --ignore-eos --ids >"$tmp/plain.ids" 2>>"$tmp/gen.err" || fail "gen plain"
+"$C" guard gen -m "$M" --no-watermark -n 200 --temp 1 --seed 11 --ignore-eos >"$tmp/plain.txt" 2>>"$tmp/gen.err" || fail "gen plain text"
 [ "$(wc -w <"$tmp/wm.ids")" -eq 200 ] && ok "gen --ids prints 200 ids" || fail "gen printed $(wc -w <"$tmp/wm.ids") ids"
 cmp -s "$tmp/wm.ids" "$tmp/plain.ids" && fail "the watermark changed nothing" || ok "the watermark changes the draws"
 
@@ -54,7 +61,7 @@ done
 [ "$(json gamma "$tmp/d6")" = 0.5 ] && ok "--gamma is used" || fail "--gamma: $(cat "$tmp/d6")"
 
 # ---- corpus and model ----
-for i in 1 2 3; do "$C" guard gen -m "$M" --key "$tmp/k" -n 100 --temp 1 --seed $((20 + i)) --ids >"$tmp/c$i.ids" 2>/dev/null; done
+for i in 1 2 3; do "$C" guard gen -m "$M" --key "$tmp/k" -n 100 --temp 1 --seed $((20 + i)) --ignore-eos --ids >"$tmp/c$i.ids" 2>/dev/null; done
 "$C" detect corpus -m "$M" --key "$tmp/k" --ids --json "$tmp"/c*.ids "$tmp/c1.ids" >"$tmp/d7" || fail "detect corpus"
 [ "$(json watermarked "$tmp/d7")" = true ] && ok "corpus detected ($(json scored_tokens "$tmp/d7") pairs)" || fail "corpus: $(cat "$tmp/d7")"
 "$C" detect corpus -m "$M" --key "$tmp/k" --ids --json "$tmp"/c*.ids >"$tmp/d8"
