@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "guard/guard.h"
 #include "model/model.h"
 #include "sample/sample.h"
 #include "tokenizer/tokenizer.h"
@@ -22,6 +23,8 @@ static const char *usage =
     "  --system TEXT        system message (with --chat)\n"
     "  --chat-template NAME override the template (chatml llama2 llama3 mistral phi3 gemma zephyr)\n"
     "  -c N                 context size (default 2048)   -t N  threads (default 2)\n"
+    "  --watermark-key FILE watermark the output with this key (cirrus guard keygen)\n"
+    "  --wm-gamma G --wm-delta D --wm-h H   watermark green fraction, bias, context (0.25, 2.0, 4)\n"
     "  --ignore-eos         keep generating past end-of-generation tokens\n"
     "  --ids                print the generated token ids (space-separated) instead of text\n"
     "  --no-stats           do not print timing to stderr\n";
@@ -33,11 +36,14 @@ typedef struct {
     int64_t n_predict, n_ctx, threads;
     bool chat, seed_set, stats, ignore_eos, print_ids;
     smp_params sp;
+    const char *wm_key;
+    guard_wm_params wm;
 } run_opts;
 
 static int parse_args(int argc, char **argv, run_opts *o) {
     const char *v;
     smp_params_default(&o->sp);
+    guard_wm_params_default(&o->wm);
     o->n_predict = 128, o->n_ctx = 2048, o->threads = 2, o->stats = true;
     for (int i = 1; i < argc; i++) {
         int64_t n;
@@ -61,6 +67,10 @@ static int parse_args(int argc, char **argv, run_opts *o) {
             o->stops[o->n_stops++] = v;
         }
         else if (cli_opt(argc, argv, &i, "--system", &v)) { if (!(o->system = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--watermark-key", &v)) { if (!(o->wm_key = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--wm-gamma", &v)) { if (!cli_parse_f32("--wm-gamma", v, 1e-6f, 0.999999f, &o->wm.gamma)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--wm-delta", &v)) { if (!cli_parse_f32("--wm-delta", v, 0, 50, &o->wm.delta)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--wm-h", &v)) { if (!cli_parse_i64("--wm-h", v, 0, GUARD_WM_MAX_H, &n)) return 2; o->wm.h = (int32_t)n; }
         else if (cli_opt(argc, argv, &i, "--chat-template", &v)) { if (!(o->tmpl_name = v)) return 2; o->chat = true; }
         else if (!strcmp(argv[i], "--chat")) o->chat = true;
         else if (!strcmp(argv[i], "--no-stats")) o->stats = false;
@@ -146,6 +156,20 @@ int cmd_run(int argc, char **argv) {
     if (smp_chain_new(&o.sp, hp->n_vocab, &chain)) {
         cirrus_errf(&err, CIRRUS_ERR_NOMEM, "out of memory");
         goto out;
+    }
+    if (o.wm_key) {
+        /* the provider's watermark: a processor after the penalties; the chain frees it */
+        guard_key k;
+        smp_proc wp;
+        if (guard_key_load(o.wm_key, &k, &err)) goto out;
+        cirrus_status wst = guard_wm_proc_new(&k, &o.wm, hp->n_vocab, &wp, &err);
+        guard_key_wipe(&k);
+        if (wst) goto out;
+        if (smp_chain_add(chain, &wp)) {
+            wp.free(&wp);
+            cirrus_errf(&err, CIRRUS_ERR_FULL, "sampler: too many processors");
+            goto out;
+        }
     }
     smp_stop stop;
     if (smp_stop_init(&stop, o.stops, o.n_stops, &err)) goto out;

@@ -154,6 +154,16 @@ cirrus_status sched_submit(sched *s, const sched_req_params *p, sched_req **out,
             req_destroy(r);
             return cirrus_errf(err, CIRRUS_ERR_NOMEM, "request: out of memory for the sampler");
         }
+        for (int32_t k = 0; k < p->n_procs && k < 2; k++) {
+            if (p->procs[k].free) {
+                req_destroy(r);
+                return cirrus_errf(err, CIRRUS_ERR_INVALID, "request: procs[%d] must be borrowed (free == NULL)", k);
+            }
+            if (smp_chain_add(c->chain, &p->procs[k]) != CIRRUS_OK) {
+                req_destroy(r);
+                return cirrus_errf(err, CIRRUS_ERR_FULL, "request: too many sampler processors");
+            }
+        }
         tok_stream_init(&c->ts);
         st = smp_stop_init(&c->stop, p->stops, p->n_stops, err);
         if (st) {

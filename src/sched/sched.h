@@ -74,6 +74,10 @@ typedef struct {
      * call sched_req_free while holding a lock that notify takes). */
     void (*notify)(void *arg);
     void *notify_arg;
+    /* Extra logit processors for every choice's sampler, after the penalties (the provider's
+     * watermark). Borrowed: free must be NULL and the state must outlive the request. */
+    smp_proc procs[2];
+    int32_t n_procs;
 } sched_req_params;
 
 typedef enum {
