@@ -162,6 +162,10 @@ typedef struct {
     tok_chat_kind chat;
     int32_t n_ctx;             /* per sequence, as sched was built with */
     int32_t n_vocab;           /* logits width (model's) */
+    /* The output watermark for this model's vocabulary (guard.h), borrowed, outlives the api;
+     * NULL: this model's outputs are not watermarked (no key, or --no-watermark NAME). Added to
+     * every request unless the tenant's plan turns it off. */
+    struct guard_wm *watermark;
 } api_model;
 
 typedef struct {
@@ -173,6 +177,9 @@ typedef struct {
     /* The control plane, for the admin API under /v1/admin (borrowed; outlives the api). NULL:
      * no --db, and the admin API answers 503. */
     struct tenancy *tenancy;
+    /* Traffic risk scoring and policies (guard.h guard_risk), borrowed; NULL: none. Every finished
+     * generation request is observed; the tenant's policy is applied before admission. */
+    struct guard_risk *risk;
 } api_config;
 
 typedef struct api api;

@@ -18,6 +18,7 @@
  *   GET  invoices/{tenant}/{month}[?format=json|csv]  billing's export, as `cirrus invoice export`
  *   GET  reports/revenue|concentration|forecast|alerts?from=&to=|month=  (what-if: whatif=T&cut_pct=P;
  *        forecast: horizon, level; alerts: share_pct, large_pct, drop_pct, hhi_band=0)
+ *   GET  risk, POST risk/policy, POST watermark/detect     protection (api_admin_risk.c)
  *
  * Money is integer micro-units throughout, as in `cirrus report --json` and billing's exports.
  * Threads: see api_admin.h (the polling thread authenticates; one worker does the rest).
@@ -77,6 +78,9 @@ static const adm_route k_routes[] = {
     {"GET", "reports/concentration", adm_report_concentration, false},
     {"GET", "reports/forecast", adm_report_forecast, false},
     {"GET", "reports/alerts", adm_report_alerts, false},
+    {"GET", "risk", adm_risk_get, false},
+    {"POST", "risk/policy", adm_risk_policy, false},
+    {"POST", "watermark/detect", adm_watermark_detect, false},
 };
 
 /* Splits rel ("tenants/acme/keys") into segments; false when there are too many or one is too long

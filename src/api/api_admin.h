@@ -76,6 +76,11 @@ void adm_fail(adm_job *j, cirrus_status st, const cirrus_err *err);
  * when malformed. */
 bool adm_period_days(adm_job *j, int64_t *from_day, int64_t *to_day);
 
+/* api_admin_risk.c: risk scores, policies, watermark detection */
+void adm_risk_get(adm_job *j);
+void adm_risk_policy(adm_job *j);
+void adm_watermark_detect(adm_job *j);
+
 /* api_admin_tenants.c */
 void adm_tenants_list(adm_job *j);
 void adm_tenant_create(adm_job *j);

@@ -31,6 +31,8 @@ static json_t *plan_json(const store_plan *p) {
     /* "" in the store means every model: null here, so a client cannot mistake it for "none" */
     json_t *models = p->models[0] ? json_loads(p->models, 0, NULL) : NULL;
     if (o) json_object_set_new(o, "models", json_is_array(models) ? models : (json_decref(models), json_null()));
+    if (o) json_object_set_new(o, "watermark", json_boolean(!p->no_watermark));
+    if (o) json_object_set_new(o, "top_logprobs_cap", json_integer(tenancy_plan_top_logprobs(p)));
     return o;
 }
 

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "api/api_internal.h"
+#include "guard/guard.h"
 
 #define GEN_TEXT_MAX (32u << 20) /* non-streamed text per choice */
 
@@ -61,6 +62,12 @@ typedef struct {
     /* metering (cfg.tenancy set): admitted before submit, settled exactly once (meter_settle) */
     tenancy_req *treq;
     int64_t n_completion;    /* tokens of all choices handed to the connection so far */
+    /* risk (cfg.risk set): what guard_risk_observe needs once the request is done */
+    char risk_tenant[GUARD_RISK_NAME_MAX];
+    int64_t risk_key_id;
+    int32_t risk_prompt[GUARD_RISK_PROMPT_K];
+    size_t risk_n_prompt;
+    bool lp_clipped;
 } gen;
 
 static const char *finish_str(sched_finish f) {
@@ -494,6 +501,21 @@ static void gen_done(void *ud, http_req *r, const http_done_info *info) {
                        .t_start_ns = start, .queue_ns = u.t_admit_ns && u.t_submit_ns ? u.t_admit_ns - u.t_submit_ns : 0,
                        .ttft_ns = g->t_first ? g->t_first - start : 0, .end_ns = end};
     api_log_request(a, g->ep, &rec);
+    if (a->cfg.risk && g->risk_tenant[0]) {
+        int32_t bias[API_MAX_BIAS];
+        size_t nb = 0;
+        for (size_t i = 0; i < g->req.sp.n_bias && nb < API_MAX_BIAS; i++) bias[nb++] = g->req.sp.bias[i].id;
+        bool length = false;
+        for (int i = 0; i < g->req.n; i++) length |= g->ch[i].finish == SCHED_FINISH_LENGTH;
+        guard_risk_obs o = {.tenant = g->risk_tenant, .model = g->me->name, .key_id = g->risk_key_id,
+                            .prompt = g->risk_prompt, .n_prompt_ids = g->risk_n_prompt,
+                            .prompt_tokens = u.prompt_tokens ? (int64_t)u.prompt_tokens : (int64_t)g->n_prompt,
+                            .completion_tokens = u.completion_tokens, .max_tokens = g->req.max_tokens,
+                            .finish_length = length, .temperature = g->req.sp.temperature, .n = g->req.n,
+                            .logprobs = g->req.logprobs, .top_logprobs_clipped = g->lp_clipped,
+                            .bias_ids = bias, .n_bias = nb};
+        guard_risk_observe(a->cfg.risk, &o, end);
+    }
     sched_req_free(g->sr); /* invariant 2 */
     gen_free(g);
 }
@@ -626,6 +648,46 @@ void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const
             api_decision_headers(r, &d);
         }
     }
+    /* protection (docs/protection.md): the plan's watermark switch and top_logprobs cap; without
+     * a control plane every request gets the defaults (watermark on, cap 5) */
+    bool wm_on = true;
+    int32_t lp_cap = GUARD_TOP_LOGPROBS_CAP;
+    if (g->treq) {
+        const tenancy_grant *gr = tenancy_req_grant(g->treq);
+        wm_on = gr->watermark;
+        lp_cap = gr->top_logprobs_cap;
+        snprintf(g->risk_tenant, sizeof g->risk_tenant, "%s", gr->tenant);
+        g->risk_key_id = gr->key_id;
+    } else {
+        snprintf(g->risk_tenant, sizeof g->risk_tenant, "%s", t->name);
+    }
+    if (!st && a->cfg.risk) {
+        guard_risk_action ra;
+        guard_risk_admit(a->cfg.risk, g->risk_tenant, cirrus_now_ns(), &ra);
+        if (ra.deny) {
+            if (ra.http_status == 403)
+                api_error_make(&e, API_E_FORBIDDEN, NULL, "This organization's access is blocked by the provider's usage policy.");
+            else {
+                api_error_make(&e, API_E_RATE_LIMIT, NULL, "Rate limited by the provider's usage policy; retry later.");
+                e.retry_after_s = (int)((ra.retry_after_ms + 999) / 1000);
+            }
+            st = CIRRUS_ERR_INVALID;
+            if (g->treq) {
+                tenancy_release(a->cfg.tenancy, g->treq, LEDGER_ERROR);
+                g->treq = NULL;
+            }
+        }
+    }
+    if (!st && g->req.logprobs) {
+        g->req.top_logprobs = guard_top_logprobs(g->req.top_logprobs, lp_cap, &g->lp_clipped);
+        if (g->lp_clipped) {
+            char cap[16];
+            snprintf(cap, sizeof cap, "%d", (int)lp_cap);
+            http_add_header(r, "x-cirrus-top-logprobs-capped", cap);
+        }
+    }
+    g->risk_n_prompt = n < GUARD_RISK_PROMPT_K ? n : GUARD_RISK_PROMPT_K;
+    if (ids) memcpy(g->risk_prompt, ids, g->risk_n_prompt * sizeof *ids);
     if (!st) {
         sched_req_params p = {0};
         snprintf(p.tenant, sizeof p.tenant, "%s", t->name);
@@ -637,6 +699,10 @@ void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const
         p.n_choices = g->req.n;
         p.sampling = g->req.sp;
         p.n_logprobs = g->req.logprobs ? g->req.top_logprobs : -1;
+        if (me->m.watermark && wm_on) {
+            guard_wm_proc(me->m.watermark, &p.procs[0]); /* borrowed: the scheme outlives the api */
+            p.n_procs = 1;
+        }
         for (int i = 0; i < g->req.n_stops; i++) p.stops[i] = g->req.stops[i];
         p.n_stops = g->req.n_stops;
         p.notify = gen_notify;

@@ -29,6 +29,8 @@ static const char *usage =
     "    --budget X             hard cap per calendar month: requests beyond it get 429 insufficient_quota\n"
     "    --soft-budget X        alert threshold per month\n"
     "    --models a,b,c         allowed models (\"*\": all)\n"
+    "    --watermark on|off     watermark this tenant's outputs (default on; docs/protection.md)\n"
+    "    --top-logprobs N       most top_logprobs a request gets, 0..20 (default 5; 0: none)\n"
     "  show    every version, the one in effect marked (--json for machine-readable)\n"
     "Money: decimal currency (12.50) or integer micro-units with a u suffix (12500000u).\n";
 
@@ -57,6 +59,8 @@ static json_t *plan_json(const store_plan *p, bool current) {
     cp_json_money(o, "soft_budget", p->budget_soft);
     json_t *m = p->models[0] ? json_loads(p->models, 0, NULL) : NULL;
     json_object_set_new(o, "models", m ? m : json_string("*"));
+    json_object_set_new(o, "watermark", json_boolean(!p->no_watermark));
+    json_object_set_new(o, "top_logprobs_cap", json_integer(tenancy_plan_top_logprobs(p)));
     return o;
 }
 
@@ -101,6 +105,7 @@ int cmd_plan(int argc, char **argv) {
     const char *sub = argv[1], *db = NULL, *tenant = NULL, *from_s = NULL, *kind_s = NULL, *models = NULL;
     const char *fee = NULL, *commit = NULL, *budget = NULL, *soft = NULL;
     const char *disc = NULL, *rtpm = NULL, *prio = NULL, *rpm = NULL, *tpm = NULL, *conc = NULL, *maxtok = NULL;
+    const char *wm = NULL, *toplp = NULL;
     bool json = false;
     for (int i = 2; i < argc; i++) {
         OPT("--db", db);
@@ -119,6 +124,8 @@ int cmd_plan(int argc, char **argv) {
         OPT("--tpm", tpm);
         OPT("--max-concurrent", conc);
         OPT("--max-tokens", maxtok);
+        OPT("--watermark", wm);
+        OPT("--top-logprobs", toplp);
         if (!strcmp(argv[i], "--json")) json = true;
         else if (argv[i][0] == '-' && argv[i][1] == '-') return cp_usage_error("plan", "unknown option %s", argv[i]);
         else return cp_usage_error("plan", "unexpected argument '%s'", argv[i]);
@@ -187,6 +194,22 @@ int cmd_plan(int argc, char **argv) {
         if (tpm) ok = ok && cp_count("--tpm", tpm, &p.tpm);
         if (conc) ok = ok && cp_count("--max-concurrent", conc, &p.max_concurrent);
         if (maxtok) ok = ok && cp_count("--max-tokens", maxtok, &p.max_tokens);
+        if (wm) {
+            if (strcmp(wm, "on") && strcmp(wm, "off")) {
+                cli_error("--watermark must be on or off");
+                ok = false;
+            }
+            p.no_watermark = !strcmp(wm, "off");
+        }
+        if (toplp) {
+            int64_t cap = 0;
+            ok = ok && cp_count("--top-logprobs", toplp, &cap);
+            if (ok && cap > 20) {
+                cli_error("--top-logprobs must be in [0, 20]");
+                ok = false;
+            }
+            p.top_logprobs_cap = cap == 0 ? -1 : cap; /* store_plan: 0 means the default (5) */
+        }
         if (models && !models_json(models, p.models, sizeof p.models)) {
             cli_error("--models: the list is too long");
             ok = false;

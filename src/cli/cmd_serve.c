@@ -16,8 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "api/api.h"
+#include "guard/guard.h"
 #include "cli/cli.h"
 #include "http/http.h"
 #include "model/model.h"
@@ -50,12 +52,20 @@ static const char *usage =
     "  --db PATH              the control plane's database: the admin API (/v1/admin) and the console\n"
     "  --access-log FILE      JSON lines (default: stderr; '-' = stdout, 'off' = none)\n"
     "  --log-prompts          debug: access log lines carry the prompt text\n"
-    "  --ready-file FILE      write the bound port here once ready (for scripts)\n";
+    "  --ready-file FILE      write the bound port here once ready (for scripts)\n"
+    "  --watermark-key FILE   watermark every output with this key (cirrus guard keygen); with --db and\n"
+    "                         no key file, a key is derived from DB.wmkey (a secret created 0600 on first\n"
+    "                         start). Plans can turn it off per tenant (cirrus plan set --watermark off)\n"
+    "  --no-watermark NAME    do not watermark model NAME (repeatable)\n"
+    "  --no-risk              do not score tenants' traffic (docs/protection.md)\n";
 
 typedef struct {
     const char *names[SERVE_MAX_MODELS], *paths[SERVE_MAX_MODELS];
     int n_models;
-    const char *config, *access_log, *tmpl, *ready_file, *db;
+    const char *config, *access_log, *tmpl, *ready_file, *db, *wm_key;
+    const char *no_wm[SERVE_MAX_MODELS];
+    int n_no_wm;
+    bool no_risk;
     http_config http;
     int64_t threads, ctx, slots, batch, queue_max, deadline_s;
     bool prefix_cache, log_prompts;
@@ -99,6 +109,13 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
         else if (cli_opt(argc, argv, &i, "--shutdown-deadline", &v)) { if (!cli_parse_i64("--shutdown-deadline", v, 0, 3600, &o->deadline_s)) return 2; }
         else if (cli_opt(argc, argv, &i, "--access-log", &v)) { if (!(o->access_log = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--ready-file", &v)) { if (!(o->ready_file = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--watermark-key", &v)) { if (!(o->wm_key = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--no-watermark", &v)) {
+            if (!v) return 2;
+            if (o->n_no_wm == SERVE_MAX_MODELS) { cli_error("--no-watermark: at most %d models", SERVE_MAX_MODELS); return 2; }
+            o->no_wm[o->n_no_wm++] = v;
+        }
+        else if (!strcmp(argv[i], "--no-risk")) o->no_risk = true;
         else if (!strcmp(argv[i], "--no-prefix-cache")) o->prefix_cache = false;
         else if (!strcmp(argv[i], "--log-prompts")) o->log_prompts = true;
         else { cli_error("serve: unknown option '%s'", argv[i]); fputs(usage, stderr); return 2; }
@@ -135,9 +152,38 @@ typedef struct {
     mdl_model *model;
     tok_vocab *vocab;
     sched *engine;
+    guard_wm *wm;
 } loaded;
 
-static cirrus_status load_one(const serve_opts *o, int i, loaded *L, api *a, cirrus_err *err) {
+/* The serving watermark key: --watermark-key FILE, else (with --db) derived from DB.wmkey, a
+ * secret created on first start (mode 0600, like DB.pepper) so a restarted server keeps marking
+ * with the same key and old outputs stay detectable. Never printed or logged. *have: a key. */
+static cirrus_status serve_wm_key(const serve_opts *o, guard_key *k, bool *have, cirrus_err *err) {
+    *have = false;
+    if (o->wm_key) {
+        cirrus_status st = guard_key_load(o->wm_key, k, err);
+        if (!st) *have = true;
+        return st;
+    }
+    if (!o->db) return CIRRUS_OK;
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s.wmkey", o->db) >= sizeof path)
+        return cirrus_errf(err, CIRRUS_ERR_RANGE, "--db: path too long");
+    guard_key secret;
+    cirrus_status st = guard_key_load(path, &secret, err);
+    if (st == CIRRUS_ERR_NOT_FOUND || (st && access(path, F_OK) != 0)) {
+        if ((st = guard_key_generate(&secret, err)) || (st = guard_key_save(path, &secret, false, err))) return st;
+        CIRRUS_INFO("watermark: created the server secret %s (mode 0600; back it up with the database)", path);
+    } else if (st) {
+        return st;
+    }
+    st = guard_key_derive(secret.bytes, sizeof secret.bytes, "watermark/v1", k, err);
+    guard_key_wipe(&secret);
+    if (!st) *have = true;
+    return st;
+}
+
+static cirrus_status load_one(const serve_opts *o, int i, loaded *L, api *a, const guard_key *wk, cirrus_err *err) {
     cirrus_status st = mdl_load(o->paths[i], &L->model, err);
     if (!st) st = tok_load(mdl_get_gguf(L->model), &L->vocab, err);
     if (st) return st;
@@ -164,10 +210,19 @@ static cirrus_status load_one(const serve_opts *o, int i, loaded *L, api *a, cir
                        .n_slots = (int32_t)o->slots, .n_batch = (int32_t)o->batch, .max_queue = (int32_t)o->queue_max,
                        .prefix_cache = o->prefix_cache};
     if ((st = sched_new(&sp, &L->engine, err))) return st;
-    api_model am = {.name = o->names[i], .engine = L->engine, .vocab = L->vocab, .chat = kind, .n_ctx = n_ctx, .n_vocab = hp->n_vocab};
+    bool wm = wk != NULL;
+    for (int j = 0; j < o->n_no_wm; j++)
+        if (!strcmp(o->no_wm[j], o->names[i])) wm = false;
+    if (wm) {
+        guard_wm_params wp;
+        guard_wm_params_default(&wp);
+        if ((st = guard_wm_new(wk, &wp, hp->n_vocab, &L->wm, err))) return st;
+    }
+    api_model am = {.name = o->names[i], .engine = L->engine, .vocab = L->vocab, .chat = kind, .n_ctx = n_ctx, .n_vocab = hp->n_vocab,
+                    .watermark = L->wm};
     if ((st = api_add_model(a, &am, err))) return st;
-    CIRRUS_INFO("model %s: %s (%s, %d layers, vocab %d), ctx %d x %lld slots, template %s", o->names[i], o->paths[i],
-                hp->arch_name, hp->n_layer, hp->n_vocab, n_ctx, (long long)o->slots, tok_chat_name(kind));
+    CIRRUS_INFO("model %s: %s (%s, %d layers, vocab %d), ctx %d x %lld slots, template %s, watermark %s", o->names[i], o->paths[i],
+                hp->arch_name, hp->n_layer, hp->n_vocab, n_ctx, (long long)o->slots, tok_chat_name(kind), L->wm ? "on" : "off");
     return CIRRUS_OK;
 }
 
@@ -191,6 +246,9 @@ int cmd_serve(int argc, char **argv) {
     FILE *log = stderr;
     loaded L[SERVE_MAX_MODELS] = {{0}};
     int n_loaded = 0;
+    guard_key wkey = {{0}};
+    bool have_wk = false;
+    guard_risk *risk = NULL;
 
     /* Block the shutdown signals before any thread exists, so all threads inherit the mask. */
     sigset_t sigs;
@@ -230,8 +288,15 @@ int cmd_serve(int argc, char **argv) {
             goto out;
         }
     }
+    if (serve_wm_key(&o, &wkey, &have_wk, &err)) goto out;
+    if (!have_wk) CIRRUS_WARN("watermark: off (no --watermark-key and no --db)");
+    if (!o.no_risk) {
+        guard_risk_params rp;
+        guard_risk_params_default(&rp);
+        if (guard_risk_new(&rp, &risk, &err)) goto out;
+    }
     api_config ac = {.auth = auth, .access_log = log, .log_prompts = o.log_prompts, .retry_after_s = 1,
-                     .fingerprint = "fp_cirrus", .tenancy = tn};
+                     .fingerprint = "fp_cirrus", .tenancy = tn, .risk = risk};
     if (api_new(&ac, &a, &err)) goto out;
     raise_fd_limit(&o.http);
     if (http_server_start(&o.http, api_handle, a, &srv, &err)) goto out;
@@ -239,7 +304,7 @@ int cmd_serve(int argc, char **argv) {
                 o.n_models > 1 ? "s" : "");
 
     for (int i = 0; i < o.n_models; i++, n_loaded++)
-        if (load_one(&o, i, &L[i], a, &err)) {
+        if (load_one(&o, i, &L[i], a, have_wk ? &wkey : NULL, &err)) {
             n_loaded++; /* free what was partly loaded */
             goto out;
         }
@@ -275,6 +340,9 @@ out:
         }
     }
     api_free(a); /* stops the admin worker before the control plane closes under it */
+    for (int i = 0; i < n_loaded; i++) guard_wm_free(L[i].wm); /* after the api: requests borrow them */
+    guard_risk_free(risk);
+    guard_key_wipe(&wkey);
     tenancy_close(tn);
     api_keyring_free(keys);
     if (log && log != stderr && log != stdout) fclose(log);

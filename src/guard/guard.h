@@ -194,4 +194,109 @@ cirrus_status guard_sweep_observe(guard_sweep *s, uint64_t tenant, uint64_t now_
 #define GUARD_TOP_LOGPROBS_CAP 5
 int32_t guard_top_logprobs(int32_t requested, int32_t cap, bool *clipped);
 
+/* ---- traffic risk per tenant (risk.c) ---------------------------------------------------------- */
+
+/*
+ * Distillation harvesters and extraction probers look different from applications in what they
+ * ask, not in any one request: a harvester sends many *diverse* instruction prompts and takes
+ * long outputs up to max_tokens; a prober biases ever new token ids and reads logprobs. guard_risk
+ * keeps, per tenant, a ring of the last GUARD_RISK_WINDOW request summaries plus 24 hourly volume
+ * buckets, and turns them into features in [0, 1], a score 0..100 and the features that drove it
+ * (docs/protection.md lists them with their weights). Bounded memory: max_tenants tenants (the
+ * least recently seen is dropped), no allocation per request. One mutex per tenant for the
+ * request path; a table mutex only to find or create the tenant. Thread-safe.
+ * Policies (none/flag/throttle/block) are per tenant, in memory, set by the admin API.
+ */
+#define GUARD_RISK_WINDOW 256
+#define GUARD_RISK_PROMPT_K 64 /* first prompt tokens that enter the MinHash signature */
+#define GUARD_RISK_NAME_MAX 64
+#define GUARD_RISK_ALERTS 128
+
+typedef enum { GUARD_POLICY_NONE = 0, GUARD_POLICY_FLAG, GUARD_POLICY_THROTTLE, GUARD_POLICY_BLOCK } guard_policy;
+const char *guard_policy_str(guard_policy p);
+bool guard_policy_parse(const char *s, guard_policy *out);
+
+typedef enum {
+    GUARD_RF_DIVERSITY = 0, /* prompts neither near-duplicates nor sharing a template prefix */
+    GUARD_RF_BREADTH,       /* distinct topic clusters (MinHash bands) per request */
+    GUARD_RF_SATURATION,    /* share of requests that ended at max_tokens ("length") */
+    GUARD_RF_OUT_RATIO,     /* output/input tokens (4:1 and above = 1) */
+    GUARD_RF_SAMPLING,      /* distinct temperatures and n > 1 */
+    GUARD_RF_LOGPROBS,      /* share asking logprobs together with logit_bias, or clipped top_logprobs */
+    GUARD_RF_SWEEP,         /* distinct logit_bias ids in the window / sweep threshold */
+    GUARD_RF_KEYS,          /* distinct API keys active in the window */
+    GUARD_RF_VOLUME,        /* this hour against the tenant's previous hours */
+    GUARD_RF_NEW_MODEL,     /* share of requests to a model added less than an hour ago */
+    GUARD_RF_COUNT
+} guard_risk_feature;
+const char *guard_risk_feature_name(guard_risk_feature f);
+
+typedef struct {
+    uint32_t min_requests;  /* no score before this many requests in the window; default 50 */
+    uint32_t alert_score;   /* score at or above it raises an alert (and flags); default 50 */
+    uint32_t max_tenants;   /* default 4096 */
+    uint32_t throttle_rpm;  /* a throttled tenant's requests per minute; default 6 */
+    uint32_t sweep_threshold; /* distinct biased ids in the window for GUARD_RF_SWEEP = 1; default 200 */
+} guard_risk_params;
+
+/* One finished request. Pointers are borrowed for the call. */
+typedef struct {
+    const char *tenant;
+    const char *model;
+    int64_t key_id;
+    const int32_t *prompt; /* the first n_prompt_ids ids of the prompt (<= GUARD_RISK_PROMPT_K used) */
+    size_t n_prompt_ids;
+    int64_t prompt_tokens, completion_tokens, max_tokens; /* max_tokens: per choice */
+    bool finish_length;    /* any choice ended at max_tokens */
+    float temperature;
+    int32_t n;
+    bool logprobs, top_logprobs_clipped;
+    const int32_t *bias_ids;
+    size_t n_bias;
+} guard_risk_obs;
+
+typedef struct {
+    char tenant[GUARD_RISK_NAME_MAX];
+    uint32_t score;         /* 0..100 */
+    uint32_t n_window;      /* requests in the window */
+    uint64_t n_total;
+    guard_policy policy;
+    bool flagged;           /* score >= alert_score */
+    float feature[GUARD_RF_COUNT];
+    float contrib[GUARD_RF_COUNT]; /* points each feature added to the score */
+    guard_risk_feature top[3];     /* the largest contributions first */
+} guard_risk_tenant;
+
+typedef struct {
+    uint64_t at_unix_ms;
+    char tenant[GUARD_RISK_NAME_MAX];
+    uint32_t score;
+    char reason[128];
+} guard_risk_alert;
+
+typedef struct {
+    guard_policy policy;
+    bool deny;
+    int http_status;       /* 403 block, 429 throttle */
+    int64_t retry_after_ms;
+} guard_risk_action;
+
+typedef struct guard_risk guard_risk;
+
+void guard_risk_params_default(guard_risk_params *p);
+cirrus_status guard_risk_new(const guard_risk_params *p, guard_risk **out, cirrus_err *err);
+void guard_risk_free(guard_risk *r);
+/* now_ns: monotonic clock; tests pass their own. */
+void guard_risk_observe(guard_risk *r, const guard_risk_obs *o, uint64_t now_ns);
+/* A model became available (for the burst-after-launch feature). */
+void guard_risk_model_added(guard_risk *r, const char *model, uint64_t now_ns);
+/* The tenant's policy for one more request: block -> deny 403; throttle -> deny 429 unless the
+ * tenant is under throttle_rpm; flag and none admit. */
+void guard_risk_admit(guard_risk *r, const char *tenant, uint64_t now_ns, guard_risk_action *out);
+cirrus_status guard_risk_set_policy(guard_risk *r, const char *tenant, guard_policy p, cirrus_err *err);
+/* Every tracked tenant (up to max), highest score first; returns how many were written. */
+size_t guard_risk_report(guard_risk *r, guard_risk_tenant *out, size_t max);
+/* The most recent alerts, newest first; returns how many were written. */
+size_t guard_risk_alerts(guard_risk *r, guard_risk_alert *out, size_t max);
+
 #endif

@@ -94,6 +94,10 @@ typedef struct {
     int64_t rpm, tpm, max_concurrent, max_tokens;
     int64_t budget_hard, budget_soft; /* per calendar month, micro-units of list-price cost */
     char models[STORE_MODELS_MAX];    /* JSON array of allowed model ids; "" = all */
+    /* provider protection (docs/protection.md); 0 is the protective default, like every field:
+     * no_watermark 1 turns the output watermark off for this tenant; top_logprobs_cap 0 = the
+     * default cap (5), -1 = no alternatives at all, N >= 1 = at most N */
+    int64_t no_watermark, top_logprobs_cap;
 } store_plan;
 
 typedef struct {

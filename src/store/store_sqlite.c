@@ -70,6 +70,10 @@ static const char *const k_migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'a closed invoice never changes'); END;"
     "CREATE TRIGGER invoices_no_delete BEFORE DELETE ON invoices"
     "  BEGIN SELECT RAISE(ABORT, 'closed invoices are never deleted'); END;",
+    /* 2: provider protection per plan (docs/protection.md). Both default to the protective
+     * setting, so every existing plan row keeps the watermark and the top_logprobs cap of 5. */
+    "ALTER TABLE plans ADD COLUMN no_watermark INTEGER NOT NULL DEFAULT 0 CHECK(no_watermark = 0 OR no_watermark = 1);"
+    "ALTER TABLE plans ADD COLUMN top_logprobs_cap INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof k_migrations / sizeof k_migrations[0]))
 
@@ -499,8 +503,8 @@ static cirrus_status sq_plan_insert(store *s, store_plan *p, cirrus_err *err) {
     cirrus_status rs = write_begin(q, err);
     if (!rs)
         rs = sq_prepare(q, "INSERT OR REPLACE INTO plans(tenant_id, effective_from, kind, fee, commit_min, discount_bp, reserved_tpm,"
-                           " priority, rpm, tpm, max_concurrent, max_tokens, budget_hard, budget_soft, models, created_at)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st, err);
+                           " priority, rpm, tpm, max_concurrent, max_tokens, budget_hard, budget_soft, models, created_at,"
+                           " no_watermark, top_logprobs_cap) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st, err);
     if (!rs) {
         int64_t v[] = {p->tenant_id, p->effective_from};
         sqlite3_bind_int64(st, 1, v[0]);
@@ -511,6 +515,8 @@ static cirrus_status sq_plan_insert(store *s, store_plan *p, cirrus_err *err) {
         for (int i = 0; i < 11; i++) sqlite3_bind_int64(st, 4 + i, n[i]);
         sqlite3_bind_text(st, 15, p->models, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 16, now_s());
+        sqlite3_bind_int64(st, 17, p->no_watermark ? 1 : 0);
+        sqlite3_bind_int64(st, 18, p->top_logprobs_cap);
         rs = step_done(q, st, "plan for an unknown tenant", err);
         p->id = sqlite3_last_insert_rowid(q->db);
     }
@@ -533,6 +539,8 @@ static int plan_row(sqlite3_stmt *st, void *cb, void *ud) {
                     &p.max_concurrent, &p.max_tokens, &p.budget_hard, &p.budget_soft};
     for (int i = 0; i < 11; i++) *n[i] = sqlite3_column_int64(st, 4 + i);
     sq_text(st, 15, p.models, sizeof p.models);
+    p.no_watermark = sqlite3_column_int64(st, 16);
+    p.top_logprobs_cap = sqlite3_column_int64(st, 17);
     return ((store_plan_cb)cb)(ud, &p);
 }
 
@@ -540,7 +548,7 @@ static cirrus_status sq_plan_list(store *s, int64_t tenant_id, store_plan_cb cb,
     sq_store *q = (sq_store *)s;
     sqlite3_stmt *st = NULL;
 #define PLAN_SELECT "SELECT id, tenant_id, effective_from, kind, fee, commit_min, discount_bp, reserved_tpm, priority, rpm, tpm," \
-                    " max_concurrent, max_tokens, budget_hard, budget_soft, models FROM plans"
+                    " max_concurrent, max_tokens, budget_hard, budget_soft, models, no_watermark, top_logprobs_cap FROM plans"
     LOCK(q);
     cirrus_status rs = sq_prepare(q, tenant_id ? PLAN_SELECT " WHERE tenant_id = ? ORDER BY effective_from, id"
                                                : PLAN_SELECT " ORDER BY tenant_id, effective_from, id", &st, err);

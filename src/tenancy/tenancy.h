@@ -97,6 +97,8 @@ cirrus_status tenancy_plan_set(store *s, const char *tenant, store_plan *p, cirr
 /* The plan in effect at unix second `at` (a default pay-as-you-go plan when none is set). */
 cirrus_status tenancy_plan_at(store *s, int64_t tenant_id, int64_t at, store_plan *out, cirrus_err *err);
 void tenancy_plan_default(store_plan *p);
+/* The plan's top_logprobs cap as a count (store_plan.top_logprobs_cap's encoding undone). */
+int32_t tenancy_plan_top_logprobs(const store_plan *p);
 const char *tenancy_plan_kind_str(store_plan_kind k);
 bool tenancy_plan_kind_parse(const char *s, store_plan_kind *out);
 
@@ -157,6 +159,9 @@ typedef struct {
     uint32_t weight;          /* scheduling weight (plan priority), 1..1000 */
     uint32_t reserved_tpm;    /* tokens/minute the scheduler serves first */
     int64_t ledger_id;        /* the usage record's id (0 from tenancy_authenticate) */
+    /* provider protection from the plan (store_plan's no_watermark, top_logprobs_cap) */
+    bool watermark;           /* the output watermark applies to this tenant's requests */
+    int32_t top_logprobs_cap; /* most alternatives per position, >= 0 (default 5) */
 } tenancy_grant;
 
 typedef struct {

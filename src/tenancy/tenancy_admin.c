@@ -85,6 +85,12 @@ bool tenancy_plan_kind_parse(const char *s, store_plan_kind *out) {
     return true;
 }
 
+int32_t tenancy_plan_top_logprobs(const store_plan *p) {
+    if (p->top_logprobs_cap < 0) return 0;
+    if (p->top_logprobs_cap == 0) return 5; /* GUARD_TOP_LOGPROBS_CAP; tenancy does not include guard */
+    return p->top_logprobs_cap > 20 ? 20 : (int32_t)p->top_logprobs_cap;
+}
+
 void tenancy_plan_default(store_plan *p) {
     memset(p, 0, sizeof *p);
     p->kind = STORE_PLAN_PAYG;
@@ -142,6 +148,7 @@ cirrus_status tenancy_plan_set(store *s, const char *tenant, store_plan *p, cirr
         {"--rpm", p->rpm, 0, LIMIT_MAX}, {"--tpm", p->tpm, 0, LIMIT_MAX}, {"--max-concurrent", p->max_concurrent, 0, LIMIT_MAX},
         {"--max-tokens", p->max_tokens, 0, LIMIT_MAX}, {"--reserved-tpm", p->reserved_tpm, 0, UINT32_MAX},
         {"--from", p->effective_from, 0, 253402300799LL /* 9999-12-31 */},
+        {"--watermark", p->no_watermark, 0, 1}, {"--top-logprobs", p->top_logprobs_cap, -1, 20},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if ((st = check_range(checks[i].what, checks[i].v, checks[i].lo, checks[i].hi, err))) return st;

@@ -164,6 +164,8 @@ static void fill_grant(tenancy_grant *g, const tn_key *k, const tn_tenant *tt, c
     g->scope = k->k.scope;
     g->weight = (uint32_t)(p->p.priority >= 1 && p->p.priority <= TENANCY_WEIGHT_MAX ? p->p.priority : 1);
     g->reserved_tpm = (uint32_t)(p->p.kind == STORE_PLAN_RESERVED ? p->p.reserved_tpm : 0);
+    g->watermark = !p->p.no_watermark;
+    g->top_logprobs_cap = tenancy_plan_top_logprobs(&p->p);
 }
 
 static bool model_allowed(const tn_plan *p, const char *model) {
