@@ -5,7 +5,7 @@
 // from the chart instances, not from pixels). Writes a screenshot of each page to $ARTIFACTS.
 //
 // Env: CONSOLE_BASE (http://127.0.0.1:PORT), ADMIN_KEY, TENANT_KEY, ARTIFACTS, CHROMIUM.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -193,6 +193,14 @@ await step("invoices", async () => {
   await page.waitForSelector("[data-testid=invoice-lines] tbody tr");
   const total = await page.textContent("[data-testid=invoice-total]");
   check("an invoice shows its lines and total", /\$[\d,]+\.\d{2}/.test(total ?? ""), total);
+  for (const [id, head] of [["export-csv", "tenant,month,status,kind"], ["export-json", "{"]]) {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(`[data-testid=${id}]`)]);
+    mkdirSync(join(OUT, "downloads"), { recursive: true });
+    const path = join(OUT, "downloads", download.suggestedFilename());
+    await download.saveAs(path);
+    const text = readFileSync(path, "utf8");
+    check(`the invoice's ${id} button downloads it`, text.startsWith(head) && /^invoice-.*\.(csv|json)$/.test(download.suggestedFilename()), `${download.suggestedFilename()}: ${text.slice(0, 40)}`);
+  }
   await shot("invoices");
 });
 
