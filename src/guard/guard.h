@@ -220,7 +220,7 @@ typedef enum {
     GUARD_RF_DIVERSITY = 0, /* prompts neither near-duplicates nor sharing a template prefix */
     GUARD_RF_BREADTH,       /* distinct topic clusters (MinHash bands) per request */
     GUARD_RF_SATURATION,    /* share of requests that ended at max_tokens ("length") */
-    GUARD_RF_OUT_RATIO,     /* output/input tokens (4:1 and above = 1) */
+    GUARD_RF_OUT_RATIO,     /* output/input tokens (0.8 and above = 1) */
     GUARD_RF_SAMPLING,      /* distinct temperatures and n > 1 */
     GUARD_RF_LOGPROBS,      /* share asking logprobs together with logit_bias, or clipped top_logprobs */
     GUARD_RF_SWEEP,         /* distinct logit_bias ids in the window / sweep threshold */

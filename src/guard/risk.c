@@ -23,8 +23,8 @@
 #include "guard/guard.h"
 
 #define RK_SIG 8          /* MinHash functions: Jaccard estimated in steps of 1/8 */
-#define RK_DUP_MATCH 4    /* >= 4 of 8 equal minima: estimated Jaccard >= 0.5, a near-duplicate */
-#define RK_PREFIX 16      /* tokens in the shared-prefix hash */
+#define RK_DUP_MATCH 6    /* >= 6 of 8 equal minima: estimated Jaccard >= 0.75 (chat templates share many shingles) */
+#define RK_PREFIX 48      /* tokens in the shared-prefix hash: past a chat template's own header */
 #define RK_HOURS 24
 
 enum { RQ_LENGTH = 1, RQ_MULTI = 2, RQ_LP_BIAS = 4, RQ_CLIPPED = 8, RQ_DUP = 16, RQ_PREFIX = 32, RQ_NEWMODEL = 64 };
@@ -259,7 +259,7 @@ static void score(guard_risk *r, rk_tenant *t) {
         x[GUARD_RF_DIVERSITY] = 1.0f - (float)dup / (float)n;
         x[GUARD_RF_BREADTH] = (float)clusters / (float)n;
         x[GUARD_RF_SATURATION] = (float)len / (float)n;
-        x[GUARD_RF_OUT_RATIO] = clamp01((float)((double)out / (double)(in ? in : 1)) / 4.0f);
+        x[GUARD_RF_OUT_RATIO] = clamp01((float)((double)out / (double)(in ? in : 1)) / 0.8f); /* out >= 0.8 in = 1 */
         x[GUARD_RF_SAMPLING] = clamp01((float)(temps - 1) / 7.0f);
         if ((float)multi / (float)n > x[GUARD_RF_SAMPLING]) x[GUARD_RF_SAMPLING] = (float)multi / (float)n;
         x[GUARD_RF_LOGPROBS] = (float)lp / (float)n;
