@@ -29,7 +29,9 @@ for round in $(seq 1 10); do
   "$BIN" loadgen --url "http://127.0.0.1:$port" --tenant "acme:$key:6" --duration 30 --max-tokens 40 \
     --out "$dir/lg.$round.jsonl" >/dev/null 2>&1 &
   lpid=$!
-  sleep "0.$((RANDOM % 9 + 3))"
+  # kill at a random point after the first request completed (a sanitizer build is slow to start)
+  for _ in $(seq 1 400); do [ -s "$dir/lg.$round.jsonl" ] && break; sleep 0.05; done
+  sleep "0.$((RANDOM % 9 + 1))"
   kill -9 $spid $lpid 2>/dev/null; wait $spid $lpid 2>/dev/null
 done
 # a restart recovers every record left open, then a clean stop
