@@ -55,9 +55,16 @@ if [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/console/")" = 503 ]; then
     exit 0
 fi
 check "console: index is served with a CSP" bash -c "curl -s -D - -o /dev/null '$BASE/console/' | grep -qi '^content-security-policy:'"
+# a little live traffic, so the protection page has a tenant to score and a text to check
+for p in "Once upon a time" "The little dog" "A girl named Lily"; do
+    post /v1/chat/completions "{\"model\":\"stories\",\"messages\":[{\"role\":\"user\",\"content\":\"$p\"}],\"max_tokens\":48}" \
+        -H "Authorization: Bearer $TENANT_KEY"
+    check "live request through the control plane ($CODE)" test "$CODE" = 200
+done
+SAMPLE=$(printf '%s' "$OUT" | sed -n 's/.*"content":"\([^"]*\)".*/\1/p')
 
 rm -rf "$ARTIFACTS"
-CONSOLE_BASE="$BASE" ADMIN_KEY="$ADMIN_KEY" TENANT_KEY="$TENANT_KEY" ARTIFACTS="$ARTIFACTS" CHROMIUM="$CHROMIUM" \
+CONSOLE_BASE="$BASE" ADMIN_KEY="$ADMIN_KEY" TENANT_KEY="$TENANT_KEY" ARTIFACTS="$ARTIFACTS" CHROMIUM="$CHROMIUM" SAMPLE_TEXT="$SAMPLE" \
     timeout 90 node "$NODE_DIR/run.mjs"
 rc=$?
 CHECKS=$((CHECKS + 1))

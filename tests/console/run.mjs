@@ -212,6 +212,23 @@ await step("alerts", async () => {
   await shot("alerts");
 });
 
+await step("protection", async () => {
+  await open("#/protection", "protection");
+  const rows = await page.$$eval("[data-testid=risk-table] tbody tr", (trs) => trs.map((t) => t.textContent));
+  check("the protection page scores the tenant that sent traffic", rows.some((r) => r.includes("shopmart")), JSON.stringify(rows));
+  await page.selectOption("[data-testid=policy-shopmart]", "flag");
+  await page.waitForSelector('[data-testid=policy-shopmart][data-saved="flag"]');
+  const risk = (await api("/v1/admin/risk", ADMIN)).body;
+  check("a policy set in the console holds on the server", risk?.tenants?.find((t) => t.tenant === "shopmart")?.policy === "flag");
+  await page.selectOption("[data-testid=policy-shopmart]", "none");
+  await page.waitForSelector('[data-testid=policy-shopmart][data-saved="none"]');
+  await page.fill("[data-testid=detect-text]", process.env.SAMPLE_TEXT || "Once upon a time there was a little girl named Lily.");
+  await page.click("[data-testid=detect-submit]");
+  await page.waitForFunction(() => /z = -?\d/.test(document.querySelector("[data-testid=detect-result]")?.textContent ?? ""));
+  check("the watermark check answers with a z-score", true);
+  await shot("protection");
+});
+
 await step("sign-out", async () => {
   await page.click("[data-testid=signout]");
   await page.waitForSelector("[data-testid=signin]");

@@ -70,6 +70,15 @@ export async function getText(path: string, q?: Query): Promise<{ text: string; 
   return { text: await r.text(), type: r.headers.get("Content-Type") ?? "text/plain" };
 }
 
+/** The served models (the OpenAI-compatible list; an admin key may read it too). */
+export async function models(): Promise<string[]> {
+  const key = getKey();
+  const res = await fetch("/v1/models", { headers: key ? { Authorization: `Bearer ${key}` } : {}, cache: "no-store" });
+  if (!res.ok) return [];
+  const j = (await res.json()) as { data?: { id: string }[] };
+  return (j.data ?? []).map((m) => m.id);
+}
+
 /** Checks a key before keeping it: 401 bad key, 403 not admin scope. */
 export async function probe(key: string): Promise<void> {
   await call("GET", "/tenants", { limit: 1 }, undefined, key);
@@ -316,4 +325,37 @@ export interface Invoice extends InvoiceSummary {
   period_to: string;
   closed_at?: string;
   lines: InvoiceLine[];
+}
+
+// ---- protection (src/api/api_admin_risk.c) --------------------------------------------------------
+
+export type Policy = "none" | "flag" | "throttle" | "block";
+
+export interface RiskTenant {
+  tenant: string;
+  score: number; // 0..100
+  flagged: boolean;
+  policy: Policy;
+  window_requests: number;
+  total_requests: number;
+  features: Record<string, { value: number; points: number }>;
+  explanation: string[];
+}
+
+export interface RiskReport {
+  tenants: RiskTenant[];
+  alerts: { at_ms: number; tenant: string; score: number; reason: string }[];
+}
+
+export interface Detection {
+  model: string;
+  positions: number;
+  scored_tokens: number;
+  green_tokens: number;
+  gamma: number;
+  z: number;
+  p_value: number;
+  log10_p_value: number;
+  z_threshold: number;
+  watermarked: boolean;
 }

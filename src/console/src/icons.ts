@@ -13,6 +13,7 @@ const PATHS: Record<string, string> = {
   warn: "M12 3l10 18H2zM12 10v5M12 18h.01",
   info: "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 16v-5M12 8h.01",
   back: "M15 18l-6-6 6-6",
+  shield: "M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM9 12l2 2 4-4",
 };
 
 export function icon(name: string, cls = "icon"): SVGSVGElement {

@@ -10,6 +10,7 @@ import { type Period, getPeriod, setPeriod } from "./period";
 import { alertsPage } from "./pages/alerts";
 import { invoicesPage } from "./pages/invoices";
 import { overviewPage } from "./pages/overview";
+import { protectionPage } from "./pages/protection";
 import { revenuePage } from "./pages/revenue";
 import { signInPage } from "./pages/signin";
 import { tenantPage } from "./pages/tenant";
@@ -40,6 +41,7 @@ const routes: Route[] = [
   { path: "revenue", title: "Revenue & concentration", icon: "chart", page: revenuePage, nav: true, periodic: true },
   { path: "invoices", title: "Invoices", icon: "doc", page: invoicesPage, nav: true, periodic: false },
   { path: "alerts", title: "Alerts", icon: "bell", page: alertsPage, nav: true, periodic: true },
+  { path: "protection", title: "Protection", icon: "shield", page: protectionPage, nav: true, periodic: false },
 ];
 
 const app = document.getElementById("app") as HTMLElement;
