@@ -1,14 +1,32 @@
 /*
  * Persistent thread pool.
  *
+ * A run is described by one 64-bit atomic word, `work` = gen (16 bits) | n (24 bits) | next (24
+ * bits): the run's generation, its task count and the next unclaimed task. Everyone -- the calling
+ * thread and the workers -- claims tasks with one fetch_add on that word, so a claim names the run
+ * it belongs to and that run's size in the same atomic read.
+ *
  * Invariants:
  *  1. Workers are created once in cirrus_pool_new and joined once in cirrus_pool_free.
- *  2. A run is published by bumping `gen` after fn/ctx/n_tasks are stored; a worker that sees a
- *     new gen claims tasks from `next` until it passes n_tasks, then increments `done_workers`.
- *  3. cirrus_pool_run returns only after every worker has finished the run (done_workers ==
- *     n_threads - 1), so fn/ctx may live on the caller's stack.
- *  Workers spin for a short while before sleeping on the condition variable: between the matmuls
- *  of one forward pass the gap is microseconds, and a futex wake-up costs more than that.
+ *  2. fn, ctx and base are written before the release store that publishes a new `work`, and are
+ *     not written again until every task of that run has finished (done == n).
+ *  3. A claim with next < n is a task of the run whose gen it carries: the caller cannot return
+ *     before that task finishes (it waits for done == n), so fn/ctx read after the claim are that
+ *     run's. A claim with next >= n is void and ignored, whatever run it hit.
+ *  4. cirrus_pool_run returns when every task has finished, not when every worker has checked in:
+ *     a worker that was descheduled (another process took its core) or is still waking up
+ *     delays nothing; the tasks it would have taken are done by whoever is running. That matters
+ *     on a shared machine, where waiting for an absent worker costs a whole scheduler time slice.
+ *  5. next never carries into n: n <= ROUND_MAX, and each thread makes at most one void claim per
+ *     run before it stops claiming, so next <= n + n_threads < 2^24.
+ *
+ * Waiting: workers spin (pause) for up to SPIN_NS after their last task before sleeping on the
+ * condition variable -- between the matmuls of one forward pass the gap is microseconds, and a
+ * futex wake-up costs more than that; an idle server's workers sleep. The caller wakes sleepers
+ * only when there are any (`sleepers`, checked after publishing; Dekker-style with seq_cst, see
+ * cirrus_pool_run), so a run on a busy pool makes no system call. The caller, once its claims run
+ * out, spins for the stragglers and yields the CPU if that takes long (the straggler may be
+ * waiting for this very core).
  */
 #include "core.h"
 
@@ -18,7 +36,13 @@
 #include <stdlib.h>
 
 #define POOL_MAX_THREADS 256
-#define POOL_SPIN_ITERS 20000
+#define SPIN_NS 300000u       /* workers: spin this long after a run before sleeping */
+#define WAIT_SPIN_ITERS 4096  /* caller: pauses before it starts yielding while waiting */
+
+#define GEN_SHIFT 48
+#define N_SHIFT 24
+#define FIELD_MASK ((1ull << 24) - 1)
+#define ROUND_MAX (1ll << 23) /* tasks per published run; larger runs go in rounds */
 
 typedef struct cirrus_pool cirrus_pool;
 typedef struct {
@@ -31,25 +55,37 @@ struct cirrus_pool {
     worker_arg args[POOL_MAX_THREADS]; /* written before each worker starts */
     pthread_t threads[POOL_MAX_THREADS];
 
+    /* the run (invariant 2); read by every claimant, written only between runs */
+    _Alignas(64) cirrus_task_fn fn;
+    void *ctx;
+    int64_t base; /* task index of this round's first task */
+
+    _Alignas(64) atomic_uint_fast64_t work; /* gen | n | next */
+    _Alignas(64) atomic_int_fast64_t done;  /* tasks of the current run finished */
+    _Alignas(64) atomic_int sleepers;       /* workers in (or about to enter) cond_wait */
+    atomic_bool stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-
-    cirrus_task_fn fn;
-    void *ctx;
-    int64_t n_tasks;
-
-    atomic_uint_fast64_t gen;
-    atomic_int_fast64_t next;
-    atomic_int done_workers;
-    atomic_bool stop;
 };
 
+static inline uint64_t w_gen(uint64_t w) { return w >> GEN_SHIFT; }
+static inline int64_t w_n(uint64_t w) { return (int64_t)((w >> N_SHIFT) & FIELD_MASK); }
+static inline int64_t w_next(uint64_t w) { return (int64_t)(w & FIELD_MASK); }
 
-static void run_tasks(cirrus_pool *p, int ith) {
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Claims and runs tasks until a claim is void. Returns the gen of the last claim. */
+static uint64_t run_tasks(cirrus_pool *p, int ith) {
     for (;;) {
-        int64_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (t >= p->n_tasks) break;
-        p->fn(p->ctx, t, ith);
+        uint64_t w = atomic_fetch_add_explicit(&p->work, 1, memory_order_acquire);
+        int64_t i = w_next(w);
+        if (i >= w_n(w)) return w_gen(w);
+        p->fn(p->ctx, p->base + i, ith);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
 }
 
@@ -58,35 +94,42 @@ static void *worker_main(void *arg) {
     cirrus_pool *p = wa->p;
     uint64_t seen = 0;
     for (;;) {
-        uint64_t g = 0;
-        for (int i = 0; i < POOL_SPIN_ITERS; i++) {
-            g = atomic_load_explicit(&p->gen, memory_order_acquire);
-            if (g != seen || atomic_load(&p->stop)) break;
-            __builtin_ia32_pause();
-        }
-        if (g == seen && !atomic_load(&p->stop)) {
-            pthread_mutex_lock(&p->mu);
-            while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
-                pthread_cond_wait(&p->cv, &p->mu);
-            pthread_mutex_unlock(&p->mu);
+        /* spin, then sleep, until a run newer than `seen` is published */
+        uint64_t t0 = 0;
+        for (unsigned i = 0;; i++) {
+            if (w_gen(atomic_load_explicit(&p->work, memory_order_relaxed)) != seen ||
+                atomic_load_explicit(&p->stop, memory_order_relaxed))
+                break;
+            cpu_relax();
+            if ((i & 255) == 255) {
+                uint64_t now = cirrus_now_ns();
+                if (!t0) t0 = now;
+                else if (now - t0 > SPIN_NS) {
+                    pthread_mutex_lock(&p->mu);
+                    atomic_fetch_add(&p->sleepers, 1);
+                    while (w_gen(atomic_load(&p->work)) == seen && !atomic_load(&p->stop))
+                        pthread_cond_wait(&p->cv, &p->mu);
+                    atomic_fetch_sub(&p->sleepers, 1);
+                    pthread_mutex_unlock(&p->mu);
+                    break;
+                }
+            }
         }
         if (atomic_load(&p->stop)) return NULL;
-        seen = g;
-        run_tasks(p, wa->ith);
-        atomic_fetch_add_explicit(&p->done_workers, 1, memory_order_release);
+        seen = run_tasks(p, wa->ith);
     }
 }
 
 cirrus_status cirrus_pool_new(int n_threads, cirrus_pool **out) {
     if (n_threads < 1 || n_threads > POOL_MAX_THREADS) return CIRRUS_ERR_INVALID;
-    cirrus_pool *p = calloc(1, sizeof *p);
+    cirrus_pool *p = cirrus_alloc_aligned(1, sizeof *p); /* 64-byte aligned, zeroed */
     if (!p) return CIRRUS_ERR_NOMEM;
     p->n_threads = n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->next, 0);
-    atomic_init(&p->done_workers, 0);
+    atomic_init(&p->work, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, false);
     for (int i = 1; i < n_threads; i++) {
         p->args[i].p = p;
@@ -110,7 +153,7 @@ void cirrus_pool_free(cirrus_pool *p) {
     for (int i = 1; i < p->n_threads; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
-    free(p);
+    cirrus_free_aligned(p);
 }
 
 int cirrus_pool_size(const cirrus_pool *p) { return p ? p->n_threads : 1; }
@@ -121,16 +164,25 @@ void cirrus_pool_run(cirrus_pool *p, cirrus_task_fn fn, void *ctx, int64_t n_tas
         for (int64_t t = 0; t < n_tasks; t++) fn(ctx, t, 0);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n_tasks = n_tasks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->done_workers, 0, memory_order_relaxed);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    run_tasks(p, 0);
-    while (atomic_load_explicit(&p->done_workers, memory_order_acquire) < p->n_threads - 1)
-        __builtin_ia32_pause();
+    for (int64_t base = 0; base < n_tasks; base += ROUND_MAX) {
+        const int64_t n = n_tasks - base < ROUND_MAX ? n_tasks - base : ROUND_MAX;
+        p->fn = fn;
+        p->ctx = ctx;
+        p->base = base;
+        atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+        const uint64_t gen = (w_gen(atomic_load_explicit(&p->work, memory_order_relaxed)) + 1) & 0xFFFF;
+        /* seq_cst store, then the sleepers load: a worker going to sleep increments sleepers and
+         * then re-reads work (both seq_cst), so either it sees this run or we see it and wake it */
+        atomic_store(&p->work, gen << GEN_SHIFT | (uint64_t)n << N_SHIFT);
+        if (atomic_load(&p->sleepers) > 0) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+        run_tasks(p, 0);
+        for (unsigned i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n; i++) {
+            if (i < WAIT_SPIN_ITERS) cpu_relax();
+            else sched_yield();
+        }
+    }
 }
