@@ -49,15 +49,23 @@ static void fill_scalar(kn_isa_table *t) {
     t->mdot[KN_Q6_K] = kn_mdot_q6_K_q8_K_scalar;
     t->quantize_q8_0 = kn_quantize_row_q8_0_ref;
     t->quantize_q8_0x = kn_quantize_row_q8_0x_ref;
+    t->quantize_q8_0p = kn_quantize_q8_0p_ref;
     t->quantize_q8_K = kn_quantize_row_q8_K_ref;
 }
 
 /* Fills the NULL entries of `t` from `below`. */
 static void inherit(kn_isa_table *t, const kn_isa_table *below) {
-    for (int i = 0; i < KN_TYPE_COUNT; i++)
+    for (int i = 0; i < KN_TYPE_COUNT; i++) {
         if (!t->mdot[i]) t->mdot[i] = below->mdot[i];
+        if (!t->gemm[i]) {
+            t->gemm[i] = below->gemm[i];
+            t->gemm_mr[i] = below->gemm_mr[i];
+            t->gemm_nr[i] = below->gemm_nr[i];
+        }
+    }
     if (!t->quantize_q8_0) t->quantize_q8_0 = below->quantize_q8_0;
     if (!t->quantize_q8_0x) t->quantize_q8_0x = below->quantize_q8_0x;
+    if (!t->quantize_q8_0p) t->quantize_q8_0p = below->quantize_q8_0p;
     if (!t->quantize_q8_K) t->quantize_q8_K = below->quantize_q8_K;
 }
 

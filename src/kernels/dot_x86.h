@@ -36,6 +36,8 @@ INLINE float hsum_ps(__m256 v) {
 }
 
 INLINE float f16(uint16_t h) { return _cvtsh_ss(h); }
+/* An f16 scale widened and broadcast in two instructions (vpbroadcastw from memory, vcvtph2ps). */
+INLINE __m256 f16x8(const uint16_t *h) { return _mm256_cvtph_ps(_mm_set1_epi16((short)*h)); }
 
 /* Signed int8 x int8 dot of 32 bytes into 8 int32 lanes: |w| . (x * sign(w)). */
 INLINE __m256i dot_i8(__m256i acc, __m256i w, __m256i x) {
@@ -88,10 +90,19 @@ static void quantize_q8_0(const float *x, block_q8_0 *y, int64_t n) {
 }
 
 /* Activations: id = 127/amax and round-half-to-even, as llama.cpp's x86 quantize_row_q8_0 (see
- * kn_quantize_row_q8_0x_ref for why this differs from the weight quantizer). */
-static void quantize_q8_0x(const float *x, block_q8_0x *y, int64_t n) {
+ * kn_quantize_row_q8_0x_ref for why this differs from the weight quantizer). Block i's scale goes
+ * to d + i * stride, its quants to qs + i * stride and, if s is not NULL, -8 times their sum to
+ * s + i * stride (rows and panels, kernels_impl.h). */
+INLINE int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+INLINE void quantize_q8_0x_strided(const float *x, uint8_t *d, uint8_t *s, uint8_t *qs, size_t stride, int64_t n) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
-    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0, d += stride, qs += stride) {
         __m256 v[4], a = _mm256_setzero_ps();
         for (int k = 0; k < 4; k++) {
             v[k] = _mm256_loadu_ps(x + 8 * k);
@@ -104,9 +115,22 @@ static void quantize_q8_0x(const float *x, block_q8_0x *y, int64_t n) {
         for (int k = 0; k < 4; k++)
             q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], _mm256_set1_ps(id)),
                                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        _mm256_storeu_si256((__m256i *)y[i].qs, pack_i32x32(q[0], q[1], q[2], q[3]));
-        y[i].d = kn_f16_to_f32(kn_f32_to_f16(amax / 127.0f));
+        _mm256_storeu_si256((__m256i *)qs, pack_i32x32(q[0], q[1], q[2], q[3]));
+        const float dv = kn_f16_to_f32(kn_f32_to_f16(amax / 127.0f));
+        memcpy(d, &dv, sizeof dv);
+        if (s) {
+            const int32_t sum = -8 * hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+            memcpy(s + (size_t)i * stride, &sum, sizeof sum);
+        }
     }
+}
+
+static void quantize_q8_0x(const float *x, block_q8_0x *y, int64_t n) {
+    quantize_q8_0x_strided(x, (uint8_t *)&y->d, NULL, (uint8_t *)y->qs, sizeof *y, n);
+}
+
+static void quantize_q8_0p(const float *x, uint8_t *panel, int64_t n, int g, int r) {
+    quantize_q8_0x_strided(x, panel + 4 * r, panel + 4 * (g + r), panel + 8 * g + QK8_0 * r, KN_PANEL_BLOCK(g), n);
 }
 
 static void quantize_q8_K(const float *x, block_q8_K *y, int64_t n) {
@@ -179,20 +203,176 @@ INLINE __m256i unpack_q4_0(const uint8_t *qs) {
     return _mm256_sub_epi8(_mm256_and_si256(v, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
 }
 
+/* q4_0: one exact integer sum per block, then one FMA by d_w*d_x into a single float (see
+ * kn_mdot_q4_0_q8_0_scalar for why). The tiles below do the same with eight rows in the lanes. */
 INLINE void mdot_q4_0_nr(int64_t n, const block_q4_0 *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
-    __m256 acc[KN_NRX];
-    FOR_R acc[r] = _mm256_setzero_ps();
+    float acc[KN_NRX];
+    FOR_R acc[r] = 0.0f;
     for (int64_t i = 0; i < n / QK4_0; i++) {
         const __m256i wq = unpack_q4_0(w[i].qs);
-        const __m256 dw = _mm256_set1_ps(f16(w[i].d));
+        const __m256i aw = _mm256_sign_epi8(wq, wq);
+        const float dw = f16(w[i].d);
         FOR_R {
             const block_q8_0x *xb = XBLK(block_q8_0x, r, i);
-            __m256i s = dot_i8(_mm256_setzero_si256(), wq, _mm256_loadu_si256((const __m256i *)xb->qs));
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_broadcast_ss(&xb->d)), _mm256_cvtepi32_ps(s), acc[r]);
+            const __m256i s = DPBUSD(_mm256_setzero_si256(), aw,
+                                     _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xb->qs), wq));
+            acc[r] = __builtin_fmaf(dw * xb->d, (float)hsum_epi32(s), acc[r]);
         }
     }
-    FOR_R out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = acc[r];
+}
+
+/* ---- GEMM tiles: RM weight rows x RN activation rows --------------------------------------------
+ * y[r * ys + m] = dot(W_m, X_r) for m < RM, r < RN: every weight block is loaded and unpacked once
+ * per RN activation rows, and every pair (m, r) keeps its own accumulator. The arithmetic of each
+ * pair is exactly that of the multi-dots above (eight integer lanes per block, one FMA by
+ * d_w * d_x per block, hsum_ps at the end), so a result does not depend on the tile shape or on
+ * which other rows shared the batch: kn_matmul is batch-invariant. RM and RN are compile-time
+ * constants in each instantiation (GEMM_WRAPPER) so the accumulators live in registers. */
+
+#define TILE_MMAX 8
+#define TILE_NMAX 8
+#define FOR_M _Pragma("GCC unroll 8") for (int m = 0; m < RM; m++)
+#define FOR_N _Pragma("GCC unroll 8") for (int r = 0; r < RN; r++)
+#define WBLK(T, m, i) ((const T *)(w + (size_t)(m) * ws) + (i))
+
+/* The RN (<= 8) activation scales of a panel block; lanes >= RN are zero. */
+INLINE __m256 load_scales(const uint8_t *p, const int RN) {
+    if (RN == 8) return _mm256_loadu_ps((const float *)p);
+    if (RN == 4) return _mm256_castps128_ps256(_mm_loadu_ps((const float *)p));
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_maskload_ps((const float *)p, _mm256_cmpgt_epi32(_mm256_set1_epi32(RN), lane));
+}
+
+/* q4_0 nibbles as unsigned 0..15 in element order (the -8 is the panel's s). */
+INLINE __m256i unpack_q4_0_u(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
+}
+
+INLINE int32_t ld_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE float ld_f32(const uint8_t *p) {
+    float v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* q8_0 weights: tile over a q8_0 panel of RN rows (kernels_impl.h). Per block and weight row: the
+ * weight block is loaded once, its scale multiplied into the RN activation scales with one vmulps,
+ * and for each activation row the 32 products go through dot_i8 into eight int32 lanes, exactly
+ * as in mdot_q8_0_nr. */
+INLINE void gemm_q8_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                        const int RN, float *y, size_t ys) {
+    (void)xs; /* a panel's layout follows from RN */
+    __m256 acc[TILE_MMAX][TILE_NMAX];
+    FOR_M FOR_N acc[m][r] = _mm256_setzero_ps();
+    _Alignas(32) float dp[TILE_MMAX][8];
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        const __m256 dx = load_scales(xp, RN);
+        FOR_M {
+            const block_q8_0 *wb = WBLK(block_q8_0, m, i);
+            const __m256i wq = _mm256_loadu_si256((const __m256i *)wb->qs);
+            const __m256i aw = _mm256_sign_epi8(wq, wq);
+            _mm256_store_ps(dp[m], _mm256_mul_ps(f16x8(&wb->d), dx));
+            FOR_N {
+                const __m256i xq = _mm256_loadu_si256((const __m256i *)(xp + 8 * RN + QK8_0 * r));
+                const __m256i s = DPBUSD(_mm256_setzero_si256(), aw, _mm256_sign_epi8(xq, wq));
+                acc[m][r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&dp[m][r]), _mm256_cvtepi32_ps(s), acc[m][r]);
+            }
+        }
+    }
+    FOR_M FOR_N y[r * ys + m] = hsum_ps(acc[m][r]);
+}
+
+/* q4_0 weights, eight rows at a time with row m in lane m (llama.cpp's q4_0_8x8 layout, made on the
+ * fly instead of at load, so the weights stay mmapped as they are in the file).
+ *
+ * Per block: the eight rows' 16-byte nibble blocks are transposed as 8 x 4 dwords (rows m and
+ * m+4 share a register, four 4x4 transposes in the 128-bit halves), so that W[k] holds, in lane m,
+ * the four nibbles of row m for elements 4k..4k+3. For each activation row, x's 4-byte group k is
+ * broadcast and one vpmaddubsw (unsigned nibbles x signed quants) gives two int16 pair sums per
+ * lane; eight of them add up in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480, no overflow), one
+ * vpmaddwd makes the row's 32-element sum, and the panel's s = -8 * sum(x) turns sum(q x) into
+ * sum((q - 8) x), exactly. Then one FMA by d_w * d_x for all eight rows: the arithmetic of
+ * kn_mdot_q4_0_q8_0_scalar, lane by lane. */
+INLINE void gemm_q4_0_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, const int RN, float *y,
+                        size_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    /* The eight rows are eight short streams (one row of a 2048-wide matrix is 18 cache lines),
+     * too short for the hardware prefetcher to ramp up on. So the tile pulls in the next eight
+     * rows as it goes, as one sequential stream: 144 bytes (8 rows' blocks) per block step. */
+    const uint8_t *pf = w + 8 * ws;
+    __m256 acc[4];
+    FOR_N acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const block_q4_0 *b0 = WBLK(block_q4_0, 0, i);
+#define QB(m) ((const block_q4_0 *)((const uint8_t *)b0 + (size_t)(m) * ws))
+#define ROWS(a, b) _mm256_loadu2_m128i((const __m128i *)QB(b)->qs, (const __m128i *)QB(a)->qs)
+        _Pragma("GCC unroll 4") for (int p = 0; p < 3; p++) /* 192 bytes: 144 and a line's misalignment */
+            _mm_prefetch((const char *)pf + (size_t)i * 8 * sizeof(block_q4_0) + 64 * p, _MM_HINT_T0);
+        const __m256i r0 = ROWS(0, 4), r1 = ROWS(1, 5), r2 = ROWS(2, 6), r3 = ROWS(3, 7);
+        const __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
+        const __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
+        __m256i W[8];
+        W[0] = _mm256_unpacklo_epi64(t0, t2);
+        W[1] = _mm256_unpackhi_epi64(t0, t2);
+        W[2] = _mm256_unpacklo_epi64(t1, t3);
+        W[3] = _mm256_unpackhi_epi64(t1, t3);
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+            W[k + 4] = _mm256_and_si256(_mm256_srli_epi16(W[k], 4), m4);
+            W[k] = _mm256_and_si256(W[k], m4);
+        }
+        const __m128i d03 = _mm_set_epi16((short)QB(7)->d, (short)QB(6)->d, (short)QB(5)->d, (short)QB(4)->d,
+                                          (short)QB(3)->d, (short)QB(2)->d, (short)QB(1)->d, (short)QB(0)->d);
+#undef ROWS
+#undef QB
+        const __m256 dw = _mm256_cvtph_ps(d03);
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        FOR_N {
+            const uint8_t *q = xp + 8 * RN + QK8_0 * r;
+            __m256i a = _mm256_maddubs_epi16(W[0], _mm256_set1_epi32(ld_i32(q)));
+            _Pragma("GCC unroll 8") for (int k = 1; k < 8; k++)
+                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(W[k], _mm256_set1_epi32(ld_i32(q + 4 * k))));
+            const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)),
+                                               _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r))));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ld_f32(xp + 4 * r))),
+                                     _mm256_cvtepi32_ps(s), acc[r]);
+        }
+    }
+    FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
+}
+
+/* Fewer than eight rows (the end of a matrix whose height is not a multiple of 8): row by row, the
+ * same arithmetic as gemm_q4_0_8, with the sum of a block's eight lanes taken horizontally. */
+INLINE void gemm_q4_0_1(int64_t n, const uint8_t *w, const uint8_t *x, const int RN, float *y, size_t ys) {
+    float acc[TILE_NMAX];
+    FOR_N acc[r] = 0.0f;
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const block_q4_0 *wb = (const block_q4_0 *)w + i;
+        const __m256i u = unpack_q4_0_u(wb->qs);
+        const float dw = f16(wb->d);
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        FOR_N {
+            const __m256i xq = _mm256_loadu_si256((const __m256i *)(xp + 8 * RN + QK8_0 * r));
+            const int s = hsum_epi32(DPBUSD(_mm256_setzero_si256(), u, xq)) + ld_i32(xp + 4 * (RN + r));
+            acc[r] = __builtin_fmaf(dw * ld_f32(xp + 4 * r), (float)s, acc[r]);
+        }
+    }
+    FOR_N y[r * ys] = acc[r];
+}
+
+INLINE void gemm_q4_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                        const int RN, float *y, size_t ys) {
+    (void)xs;
+    if (RM == 8) gemm_q4_0_8(n, w, ws, x, RN, y, ys);
+    else FOR_M gemm_q4_0_1(n, w + (size_t)m * ws, x, RN, y + m, ys);
 }
 
 /* ---- K-quants x q8_K ----------------------------------------------------------------------------
@@ -382,7 +562,58 @@ MDOT_WRAPPER(mdot_f32, mdot_f32_nr, float)
 MDOT_WRAPPER(mdot_f16, mdot_f16_nr, uint16_t)
 MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 
+/* ---- kn_gemm_fn wrappers: one instantiation per (RM, RN) up to the type's tile ---------------- */
+
+#define GEMM_CALL(IMPL, MR, NR, RM, RN)                                                            \
+    case RN:                                                                                       \
+        if (RM <= MR && RN <= NR) {                                                                \
+            IMPL(n, (const uint8_t *)w, ws, (const uint8_t *)x, xs, RM, RN, y, ys);               \
+            return;                                                                                \
+        }                                                                                          \
+        break;
+#define GEMM_ROW(IMPL, MR, NR, RM)                                                                 \
+    case RM:                                                                                       \
+        switch (nx) {                                                                              \
+            GEMM_CALL(IMPL, MR, NR, RM, 1) GEMM_CALL(IMPL, MR, NR, RM, 2)                          \
+            GEMM_CALL(IMPL, MR, NR, RM, 3) GEMM_CALL(IMPL, MR, NR, RM, 4)                          \
+            GEMM_CALL(IMPL, MR, NR, RM, 5) GEMM_CALL(IMPL, MR, NR, RM, 6)                          \
+            GEMM_CALL(IMPL, MR, NR, RM, 7) GEMM_CALL(IMPL, MR, NR, RM, 8)                          \
+        }                                                                                          \
+        break;
+#define GEMM_WRAPPER(NAME, IMPL, MR, NR)                                                           \
+    static_assert(MR <= TILE_MMAX && NR <= TILE_NMAX, "tile too large");                           \
+    static void NAME(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx, \
+                     float *y, size_t ys) {                                                        \
+        switch (nw) {                                                                              \
+            GEMM_ROW(IMPL, MR, NR, 1) GEMM_ROW(IMPL, MR, NR, 2)                                    \
+            GEMM_ROW(IMPL, MR, NR, 3) GEMM_ROW(IMPL, MR, NR, 4)                                    \
+            GEMM_ROW(IMPL, MR, NR, 5) GEMM_ROW(IMPL, MR, NR, 6)                                    \
+            GEMM_ROW(IMPL, MR, NR, 7) GEMM_ROW(IMPL, MR, NR, 8)                                    \
+        }                                                                                          \
+        assert(!"gemm tile out of range");                                                         \
+    }
+
+/* Tile shapes (rows of W x rows of activations), chosen with llvm-mca -mcpu=znver3 and timing on
+ * Zen 3: q4_0 is register-bound at 8 x 4 (8 weight vectors + 4 accumulators); q8_0 keeps one
+ * weight row against eight activation rows, which amortises the weight's load, abs and scale
+ * over eight pairs and leaves the accumulators in registers. */
+#define TILE_Q4_0 8, 4
+#define TILE_Q8_0 1, 8
+#define GEMM_WRAPPER_(NAME, IMPL, TILE) GEMM_WRAPPER(NAME, IMPL, TILE)
+#define TILE_M_OF(MR, NR) MR
+#define TILE_N_OF(MR, NR) NR
+#define TM(TILE) TILE_M_OF(TILE)
+#define TN(TILE) TILE_N_OF(TILE)
+GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
+GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
+
 void KN_X86_FILL(kn_isa_table *t) {
+    t->gemm[KN_Q4_0] = gemm_q4_0;
+    t->gemm_mr[KN_Q4_0] = TM(TILE_Q4_0);
+    t->gemm_nr[KN_Q4_0] = TN(TILE_Q4_0);
+    t->gemm[KN_Q8_0] = gemm_q8_0;
+    t->gemm_mr[KN_Q8_0] = TM(TILE_Q8_0);
+    t->gemm_nr[KN_Q8_0] = TN(TILE_Q8_0);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;
@@ -393,5 +624,6 @@ void KN_X86_FILL(kn_isa_table *t) {
     t->mdot[KN_BF16] = mdot_bf16;
     t->quantize_q8_0 = quantize_q8_0;
     t->quantize_q8_0x = quantize_q8_0x;
+    t->quantize_q8_0p = quantize_q8_0p;
     t->quantize_q8_K = quantize_q8_K;
 }

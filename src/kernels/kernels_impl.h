@@ -79,11 +79,21 @@ typedef struct {
 
 /* q8_0 activations as the fast path keeps them: the same quants and the same (f16-rounded) scale,
  * already widened to f32, so that the kernels do not convert it again for every weight row it
- * meets. Internal to kn_matmul's scratch; never written to a file. */
+ * meets. Internal to kn_matmul's scratch; never written to a file.
+ *
+ * The GEMM tiles take them as a panel of g rows (1 <= g <= KN_PANEL_MAX) interleaved block by block:
+ *   block i of the panel, KN_PANEL_BLOCK(g) = 40 g bytes:
+ *     float d[g]         row r's scale at d[r]
+ *     int32 s[g]         s[r] = -8 * (sum of row r's 32 quants): the q4_0 offset, see gemm_q4_0_8
+ *     int8  qs[g][32]    row r's quants
+ * so one load gives the g scales of a block and a tile's activations are one stream. */
 typedef struct {
     float d;
     int8_t qs[QK8_0];
 } block_q8_0x;
+
+#define KN_PANEL_MAX 8
+#define KN_PANEL_BLOCK(g) ((size_t)(g) * (2 * sizeof(float) + QK8_0))
 
 static_assert(sizeof(block_q8_0) == 34, "q8_0 layout");
 static_assert(sizeof(block_q8_0x) == 36, "q8_0x layout");
@@ -133,6 +143,8 @@ static inline void kn_unpack_scales_k4(const uint8_t *q, uint8_t out[16]) {
 
 void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
 void kn_quantize_row_q8_0x_ref(const float *x, block_q8_0x *y, int64_t n);
+/* Row x quantized as row r of a q8_0 panel of g rows (layout above); same bytes as q8_0x. */
+void kn_quantize_q8_0p_ref(const float *x, uint8_t *panel, int64_t n, int g, int r);
 void kn_quantize_row_q8_K_ref(const float *x, block_q8_K *y, int64_t n);
 
 /* ---- kernels on quantized activations ----------------------------------------------------
@@ -168,13 +180,23 @@ void kn_mdot_f32_scalar(int64_t n, const void *w, const void *x, size_t xs, int 
 void kn_mdot_f16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 void kn_mdot_bf16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 
-/* One ISA's kernels. NULL entries fall back to the scalar ones. */
+/* A GEMM tile (dot_x86.h): y[r * ys + m] = dot(W_m, X_r) for m < nw, r < nx, W_m = w + m * ws,
+ * with 1 <= nw <= gemm_mr[t] and 1 <= nx <= gemm_nr[t]. X is a q8_0 panel of nx rows (xs unused)
+ * for q4_0 / q8_0 weights, else nx rows of stride xs. Same per-pair arithmetic as the multi-dot of
+ * its type, whatever nw and nx are. */
+typedef void (*kn_gemm_fn)(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
+                           float *y, size_t ys);
+
+/* One ISA's kernels. NULL entries fall back to the scalar ones (gemm: to mdot, one row at a time). */
 typedef struct {
     const char *name;
     kn_mdot_fn mdot[KN_TYPE_COUNT];
+    kn_gemm_fn gemm[KN_TYPE_COUNT];
+    uint8_t gemm_mr[KN_TYPE_COUNT], gemm_nr[KN_TYPE_COUNT];
     /* Activation quantizers (same results as the references, bit for bit). */
     void (*quantize_q8_0)(const float *x, block_q8_0 *y, int64_t n);
     void (*quantize_q8_0x)(const float *x, block_q8_0x *y, int64_t n);
+    void (*quantize_q8_0p)(const float *x, uint8_t *panel, int64_t n, int g, int r);
     void (*quantize_q8_K)(const float *x, block_q8_K *y, int64_t n);
 } kn_isa_table;
 

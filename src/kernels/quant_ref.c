@@ -41,16 +41,35 @@ void kn_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
  * differ in the last bit on some inputs, and one flipped activation quant is enough to move a
  * logit of a sensitive model by 0.1, so parity with llama.cpp needs this one.
  */
-void kn_quantize_row_q8_0x_ref(const float *x, block_q8_0x *y, int64_t n) {
-    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+/* Block i's scale to d + i * stride, its quants to qs + i * stride and, if s is not NULL, -8 times
+ * their sum to s + i * stride (rows of block_q8_0x and panels, kernels_impl.h). */
+static void quantize_q8_0x_strided(const float *x, uint8_t *d, uint8_t *s, uint8_t *qs, size_t stride, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0, d += stride, qs += stride) {
         float amax = 0.0f;
         for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
-        const float d = amax / 127.0f;
+        const float dv = kn_f16_to_f32(kn_f32_to_f16(amax / 127.0f));
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         if (isinf(id)) id = 0.0f; /* amax < ~1e-36: the f16 scale is 0 anyway; keeps x*id finite */
-        y[i].d = kn_f16_to_f32(kn_f32_to_f16(d));
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)nearbyintf(x[j] * id); /* FE_TONEAREST: ties to even */
+        memcpy(d, &dv, sizeof dv);
+        int32_t sum = 0;
+        for (int j = 0; j < QK8_0; j++) {
+            const int8_t q = (int8_t)nearbyintf(x[j] * id); /* FE_TONEAREST: ties to even */
+            qs[j] = (uint8_t)q;
+            sum += q;
+        }
+        if (s) {
+            sum *= -8;
+            memcpy(s + (size_t)i * stride, &sum, sizeof sum);
+        }
     }
+}
+
+void kn_quantize_row_q8_0x_ref(const float *x, block_q8_0x *y, int64_t n) {
+    quantize_q8_0x_strided(x, (uint8_t *)&y->d, NULL, (uint8_t *)y->qs, sizeof *y, n);
+}
+
+void kn_quantize_q8_0p_ref(const float *x, uint8_t *panel, int64_t n, int g, int r) {
+    quantize_q8_0x_strided(x, panel + 4 * r, panel + 4 * (g + r), panel + 8 * g + QK8_0 * r, KN_PANEL_BLOCK(g), n);
 }
 
 static void dequantize_row_q8_0(const block_q8_0 *x, float *y, int64_t n) {

@@ -76,7 +76,7 @@ static void fill_x(float *x, int64_t n, input_kind kind, kn_type act) {
 static void test_quantizers(const char *isa) {
     enum { N = 1024 };
     static float x[N];
-    static uint8_t a[N * 2], b[N * 2];
+    static uint8_t a[N * 3], b[N * 3]; /* q8_0x: 68 bytes per 32 values */
     const kn_isa_table *tab = kn_active();
     for (int kind = 0; kind < IN_COUNT; kind++) {
         for (int act = 0; act < 3; act++) { /* q8_0 (files), q8_0x (matmul scratch), q8_K */
@@ -183,6 +183,68 @@ static void test_mdots(const char *isa) {
     }
 }
 
+/* ---- GEMM tiles: bit for bit the scalar kernels, for every tile shape -----------------------------
+ * A tile must give each (weight row, activation row) pair exactly what the scalar kernel gives it
+ * (kernels_impl.h): that is what makes kn_matmul batch-invariant. So: every nw <= gemm_mr and
+ * nx <= gemm_nr, an odd output stride, and the panel quantizer byte-identical to the reference. */
+static void check_gemm(const char *isa, kn_type t, int64_t n, int nw, int nx, input_kind kind) {
+    const kn_isa_table *tab = kn_active();
+    const size_t wrs = kn_row_size(t, n), xrs = kn_act_row_size(KN_Q8_0, n);
+    const size_t pbytes = (size_t)(n / 32) * KN_PANEL_BLOCK(nx), ys = 11;
+    float *w = malloc(sizeof(float) * n), *x = malloc(sizeof(float) * n * nx);
+    uint8_t *wq = malloc(wrs * nw), *xq = malloc(xrs * nx), *pa = malloc(pbytes), *pb = malloc(pbytes);
+    float y[11 * KN_PANEL_MAX];
+    fill_x(x, n * nx, kind, KN_Q8_0);
+    for (int m = 0; m < nw; m++) {
+        for (int64_t i = 0; i < n; i++) w[i] = kind == IN_ZERO ? 0.0f : rng_gauss();
+        kn_quantize_row_ref(t, w, wq + m * wrs, n);
+    }
+    memset(pa, 0xA5, pbytes);
+    memset(pb, 0x5A, pbytes);
+    for (int r = 0; r < nx; r++) {
+        kn_quantize_act_ref(KN_Q8_0, x + r * n, xq + r * xrs, n);
+        tab->quantize_q8_0p(x + r * n, pa, n, nx, r);
+        kn_quantize_q8_0p_ref(x + r * n, pb, n, nx, r);
+    }
+    CHECK_MSG(memcmp(pa, pb, pbytes) == 0, "%s q8_0 panel quantizer g=%d %s differs", isa, nx, input_name[kind]);
+    for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = NAN;
+    tab->gemm[t](n, wq, wrs, nw, pa, 0, nx, y, ys);
+    int bad = 0;
+    for (int r = 0; r < nx; r++)
+        for (int m = 0; m < (int)ys; m++) {
+            if (m >= nw) {
+                bad += !isnan(y[r * ys + m]); /* must not write outside the tile */
+                continue;
+            }
+            float want;
+            scalar_mdot(t)(n, wq + m * wrs, xq + r * xrs, 0, 1, &want, 1);
+            bad += memcmp(&want, &y[r * ys + m], sizeof want) != 0;
+        }
+    CHECK_MSG(bad == 0, "%s gemm %s n=%lld %dx%d %s: %d pairs differ from the scalar kernel", isa,
+              kn_type_traits(t)->name, (long long)n, nw, nx, input_name[kind], bad);
+    free(w);
+    free(x);
+    free(wq);
+    free(xq);
+    free(pa);
+    free(pb);
+}
+
+static void test_gemm_tiles(const char *isa) {
+    static const kn_type gt[] = {KN_Q4_0, KN_Q8_0};
+    const kn_isa_table *tab = kn_active();
+    for (size_t k = 0; k < sizeof gt / sizeof gt[0]; k++) {
+        kn_type t = gt[k];
+        if (!tab->gemm[t]) continue;
+        for (int nw = 1; nw <= tab->gemm_mr[t]; nw++)
+            for (int nx = 1; nx <= tab->gemm_nr[t]; nx++) {
+                check_gemm(isa, t, 32, nw, nx, IN_GAUSS);
+                check_gemm(isa, t, 224, nw, nx, IN_GAUSS);
+            }
+        for (int kind = 0; kind < IN_COUNT; kind++) check_gemm(isa, t, 160, tab->gemm_mr[t], tab->gemm_nr[t], (input_kind)kind);
+    }
+}
+
 /* ---- matmul on this tier vs per-element scalar oracle -------------------------------------------- */
 
 static void check_matmul(const char *isa, cirrus_pool *pool, kn_type t, int64_t M, int64_t K,
@@ -254,6 +316,7 @@ int main(void) {
         CHECK_MSG(kn_isa_selftest(kn_active(), &self_test_what), "%s self-test: %s", tiers[i], self_test_what);
         test_quantizers(tiers[i]);
         test_mdots(tiers[i]);
+        test_gemm_tiles(tiers[i]);
         test_matmul(tiers[i], pool);
         /* forcing the references is visible whatever the tier (matmul under it: test_kernels.c) */
         kn_set_scalar(true);
