@@ -569,6 +569,29 @@ static cirrus_status build_prompt(gen *g, int32_t **ids, size_t *n, api_error *e
     return CIRRUS_OK;
 }
 
+/* What the risk detector hashes for a chat request: the last user message's own tokens, not the
+ * formatted prompt. A chat template's header (system prompt markers, role names, special tokens)
+ * is the same in every request and dominated the MinHash sample of the first prompt tokens, so
+ * every tenant's prompts looked like near-duplicates and a harvester's diverse instructions went
+ * unseen (docs/protection.md). Keeps the formatted prompt's ids when the message is empty or
+ * cannot be tokenized. */
+static void risk_user_prompt(gen *g) {
+    const api_gen_req *q = &g->req;
+    const char *text = NULL;
+    for (size_t i = q->n_msgs; i-- > 0 && !text;)
+        if (q->msgs[i].role && !strcmp(q->msgs[i].role, "user") && q->msgs[i].content && q->msgs[i].content[0])
+            text = q->msgs[i].content;
+    if (!text) return;
+    int32_t *uids = NULL;
+    size_t un = 0;
+    cirrus_err err = {{0}};
+    if (tok_encode(g->me->m.vocab, text, strlen(text), false, false, &uids, &un, &err) == CIRRUS_OK && un) {
+        g->risk_n_prompt = un < GUARD_RISK_PROMPT_K ? un : GUARD_RISK_PROMPT_K;
+        memcpy(g->risk_prompt, uids, g->risk_n_prompt * sizeof *uids);
+    }
+    free(uids);
+}
+
 static cirrus_status check_sampling(gen *g, api_error *e) {
     api_gen_req *q = &g->req;
     for (size_t i = 0; i < q->sp.n_bias; i++)
@@ -666,7 +689,11 @@ void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const
         guard_risk_admit(a->cfg.risk, g->risk_tenant, cirrus_now_ns(), &ra);
         if (ra.deny) {
             if (ra.http_status == 403)
+            {
                 api_error_make(&e, API_E_FORBIDDEN, NULL, "This organization's access is blocked by the provider's usage policy.");
+                e.type = "permission_error"; /* not a malformed request: the tenant is blocked */
+                e.code = "blocked_by_usage_policy";
+            }
             else {
                 api_error_make(&e, API_E_RATE_LIMIT, NULL, "Rate limited by the provider's usage policy; retry later.");
                 e.retry_after_s = (int)((ra.retry_after_ms + 999) / 1000);
@@ -688,6 +715,7 @@ void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const
     }
     g->risk_n_prompt = n < GUARD_RISK_PROMPT_K ? n : GUARD_RISK_PROMPT_K;
     if (ids) memcpy(g->risk_prompt, ids, g->risk_n_prompt * sizeof *ids);
+    if (!st && a->cfg.risk && g->req.kind == API_CHAT) risk_user_prompt(g);
     if (!st) {
         sched_req_params p = {0};
         snprintf(p.tenant, sizeof p.tenant, "%s", t->name);

@@ -233,7 +233,7 @@ const char *guard_risk_feature_name(guard_risk_feature f);
 
 typedef struct {
     uint32_t min_requests;  /* no score before this many requests in the window; default 50 */
-    uint32_t alert_score;   /* score at or above it raises an alert (and flags); default 50 */
+    uint32_t alert_score;   /* score at or above it raises an alert (and flags); default 40 */
     uint32_t max_tenants;   /* default 4096 */
     uint32_t throttle_rpm;  /* a throttled tenant's requests per minute; default 6 */
     uint32_t sweep_threshold; /* distinct biased ids in the window for GUARD_RF_SWEEP = 1; default 200 */

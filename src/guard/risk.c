@@ -23,7 +23,8 @@
 #include "guard/guard.h"
 
 #define RK_SIG 8          /* MinHash functions: Jaccard estimated in steps of 1/8 */
-#define RK_DUP_MATCH 6    /* >= 6 of 8 equal minima: estimated Jaccard >= 0.75 (chat templates share many shingles) */
+#define RK_DUP_MATCH 7    /* >= 7 of 8 equal minima: estimated Jaccard >= 0.875 (chat requests hash the user's
+                           * own text, not the template, so a near-duplicate really is one) */
 #define RK_PREFIX 48      /* tokens in the shared-prefix hash: past a chat template's own header */
 #define RK_HOURS 24
 
@@ -77,8 +78,8 @@ static const char *const k_feat[GUARD_RF_COUNT] = {"prompt_diversity", "topic_br
                                                    "logit_bias_sweep", "many_keys", "volume_vs_history",
                                                    "burst_on_new_model"};
 /* Points each feature can add (docs/protection.md). Diversity, saturation and ratio are combined
- * into one product worth 60 points; the weight listed for them below is the product's share. */
-static const float k_weight[GUARD_RF_COUNT] = {0, 10, 60, 0, 10, 25, 40, 10, 10, 5};
+ * into one product worth 70 points; the weight listed for them below is the product's share. */
+static const float k_weight[GUARD_RF_COUNT] = {0, 10, 70, 0, 10, 25, 40, 10, 10, 5};
 
 const char *guard_risk_feature_name(guard_risk_feature f) { return f < GUARD_RF_COUNT ? k_feat[f] : "?"; }
 
@@ -95,7 +96,7 @@ bool guard_policy_parse(const char *s, guard_policy *out) {
 
 void guard_risk_params_default(guard_risk_params *p) {
     p->min_requests = 50;
-    p->alert_score = 50;
+    p->alert_score = 40;
     p->max_tenants = 4096;
     p->throttle_rpm = 6;
     p->sweep_threshold = 200;
@@ -259,7 +260,7 @@ static void score(guard_risk *r, rk_tenant *t) {
         x[GUARD_RF_DIVERSITY] = 1.0f - (float)dup / (float)n;
         x[GUARD_RF_BREADTH] = (float)clusters / (float)n;
         x[GUARD_RF_SATURATION] = (float)len / (float)n;
-        x[GUARD_RF_OUT_RATIO] = clamp01((float)((double)out / (double)(in ? in : 1)) / 0.8f); /* out >= 0.8 in = 1 */
+        x[GUARD_RF_OUT_RATIO] = clamp01((float)((double)out / (double)(in ? in : 1)) / 0.5f); /* out >= in / 2 = 1 */
         x[GUARD_RF_SAMPLING] = clamp01((float)(temps - 1) / 7.0f);
         if ((float)multi / (float)n > x[GUARD_RF_SAMPLING]) x[GUARD_RF_SAMPLING] = (float)multi / (float)n;
         x[GUARD_RF_LOGPROBS] = (float)lp / (float)n;
