@@ -109,8 +109,28 @@ float kn_dot_ref(kn_type t, const void *w_row, const float *x, int64_t n);
 void kn_matmul(cirrus_pool *pool, kn_type t, const void *W, int64_t M, int64_t K, const float *x,
                int64_t T, float *y);
 
-/* ---- f16 vectors (attention over the F16 KV cache) ----------------------------------------- */
+/* ---- attention over an F16 KV cache --------------------------------------------------------- */
 
+/* Head dimensions kn_attn_f16 takes (the model loader checks D against it). */
+#define KN_ATTN_MAX_D 1024
+
+/*
+ * n_q query rows (heads that share one KV head) against n cached positions, each as llama.cpp's
+ * CPU flash attention computes it with an F16 cache: q is rounded to f16, s_p = dot(q, k_p) *
+ * scale, an online softmax over p (running max and sum), the softmax-weighted sum of the v_p kept
+ * in f16 and rounded at every step, and out = that sum / the softmax denominator. One pass, no
+ * score buffer, whatever n is; each cached row is read once for all n_q queries.
+ *   q: (n_q, D) f32;  k, v: n rows of D f16, row p at k + p * stride (elements);  out: (n_q, D) f32.
+ * kn_attn_f16_ref is the scalar version (same bits; kn_set_scalar(true) selects it).
+ */
+void kn_attn_f16(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride, int64_t n,
+                 int64_t D, float scale, float *out);
+void kn_attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride, int64_t n,
+                     int64_t D, float scale, float *out);
+
+/* Its steps, each with ggml's loop structure (vec_f16.c), for tests and other callers: */
+/* ggml_vec_dot_f16: sum of x[i]*y[i]. */
+float kn_vec_dot_f16(const uint16_t *x, const uint16_t *y, int64_t n);
 /* y[i] = f16(f32(y[i]) * v). */
 void kn_vec_scale_f16(uint16_t *y, float v, int64_t n);
 /* y[i] = f16(f32(y[i]) + f32(x[i]) * v): ggml_vec_mad_f16, each step rounded to f16. */

@@ -1,59 +1,266 @@
 /*
- * F16 vector helpers for attention over the F16 KV cache. The accumulator stays in F16 and every
- * step rounds, as ggml_vec_mad_f16 / ggml_vec_scale_f16 do, so cirrus's attention gives llama.cpp's
- * numbers. With F16C the conversions are one instruction per 8 lanes; the scalar loop is the
- * reference and the fallback.
+ * Attention over the F16 KV cache, with llama.cpp's numbers.
+ *
+ * kn_attn_f16 is ggml's CPU flash attention for one query row with F16 K and V
+ * (ggml_compute_forward_flash_attn_ext_f16_one_chunk): an online softmax whose weighted sum of V
+ * rows is kept in F16 and rounded at every step, and q.k dot products done as ggml_vec_dot_f16
+ * does them on AVX2. Matching its summation order is what lets the Q8_0 and Q4_0 models agree with
+ * the reference logits to the last printed digit, so the vector helpers below copy ggml's loop
+ * structure exactly, including which elements go through the SIMD loop (whole steps of 32) and
+ * which through the scalar leftover loop (the rest: in double for the dot, unfused for the mad).
+ *
+ * Every function has a scalar version with the same arithmetic (fmaf where the SIMD code fuses),
+ * so the two give identical bits; the SIMD one needs AVX2+FMA+F16C and is chosen at run time.
  */
+#include <math.h>
+
 #include "kernels_impl.h"
+
+#define F16_STEP 32 /* GGML_F16_STEP on AVX: four vectors of eight */
+
+static inline float h2f(uint16_t h) { return kn_f16_to_f32(h); }
+
+/* ---- scalar: the reference ---------------------------------------------------------------- */
+
+static float dot_f16_ref(const uint16_t *x, const uint16_t *y, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    float sum[4][8] = {{0}};
+    for (int64_t i = 0; i < np; i += F16_STEP)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 8; l++) sum[j][l] = fmaf(h2f(x[i + 8 * j + l]), h2f(y[i + 8 * j + l]), sum[j][l]);
+    /* GGML_F32x8_REDUCE: x0 += x2, x1 += x3; x0 += x1; halves; two hadds */
+    float t[8];
+    for (int l = 0; l < 8; l++) t[l] = (sum[0][l] + sum[2][l]) + (sum[1][l] + sum[3][l]);
+    const float t0 = t[0] + t[4], t1 = t[1] + t[5], t2 = t[2] + t[6], t3 = t[3] + t[7];
+    double sumf = (double)((t0 + t1) + (t2 + t3));
+    for (int64_t i = np; i < n; i++) sumf += (double)(h2f(x[i]) * h2f(y[i]));
+    return (float)sumf;
+}
+
+static void scale_f16_ref(uint16_t *y, float v, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = kn_f32_to_f16(h2f(y[i]) * v);
+}
+
+static void mad_f16_ref(uint16_t *y, const uint16_t *x, float v, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    for (int64_t i = 0; i < np; i++) y[i] = kn_f32_to_f16(fmaf(h2f(x[i]), v, h2f(y[i])));
+    for (int64_t i = np; i < n; i++) {
+        const float p = h2f(x[i]) * v; /* not fused: ggml's leftover loop is plain C */
+        y[i] = kn_f32_to_f16(h2f(y[i]) + p);
+    }
+}
+
+/* The online softmax of one query (its running max mx and sum) after position p's score s: the
+ * step ggml's flash attention takes, with the f16 accumulator acc rescaled when the max moves. */
+#define SOFTMAX_STEP(s, mx, sum, acc, vrow, SCALE, MAD)                                             \
+    do {                                                                                           \
+        float ms_ = 1.0f, vs_ = 1.0f;                                                              \
+        if ((s) > (mx)) {                                                                          \
+            ms_ = expf((mx) - (s)); /* 0 on the first position: mx is -inf and acc is zero */      \
+            (mx) = (s);                                                                            \
+            SCALE(acc, ms_, D);                                                                    \
+        } else {                                                                                   \
+            vs_ = expf((s) - (mx));                                                                \
+        }                                                                                          \
+        MAD(acc, vrow, vs_, D);                                                                    \
+        (sum) = (sum) * ms_ + vs_;                                                                 \
+    } while (0)
+
+static void attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride,
+                         int64_t n, int64_t D, float scale, float *out) {
+    uint16_t qh[KN_ATTN_MAX_D], acc[KN_ATTN_MAX_D];
+    for (int64_t h = 0; h < n_q; h++, q += D, out += D) {
+        for (int64_t i = 0; i < D; i++) {
+            qh[i] = kn_f32_to_f16(q[i]);
+            acc[i] = 0;
+        }
+        float mx = -INFINITY, sum = 0.0f;
+        for (int64_t p = 0; p < n; p++) {
+            const float s = dot_f16_ref(k + (size_t)p * stride, qh, D) * scale;
+            SOFTMAX_STEP(s, mx, sum, acc, v + (size_t)p * stride, scale_f16_ref, mad_f16_ref);
+        }
+        const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+        for (int64_t i = 0; i < D; i++) out[i] = h2f(acc[i]) * inv;
+    }
+}
+
+/* ---- AVX2 + FMA + F16C ------------------------------------------------------------------------ */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define KN_TARGET_F16C __attribute__((target("avx2,fma,f16c")))
+#define F16C_INLINE KN_TARGET_F16C static inline __attribute__((always_inline))
 
-KN_TARGET_F16C static void scale_f16c(uint16_t *y, float v, int64_t n) {
-    const __m256 vv = _mm256_set1_ps(v);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i)));
-        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_mul_ps(a, vv), _MM_FROUND_TO_NEAREST_INT));
+F16C_INLINE __m256 ld8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+F16C_INLINE void st8(uint16_t *p, __m256 v) { _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
+
+F16C_INLINE float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t i = 0; i < np; i += F16_STEP) {
+        s0 = _mm256_fmadd_ps(ld8(x + i), ld8(y + i), s0);
+        s1 = _mm256_fmadd_ps(ld8(x + i + 8), ld8(y + i + 8), s1);
+        s2 = _mm256_fmadd_ps(ld8(x + i + 16), ld8(y + i + 16), s2);
+        s3 = _mm256_fmadd_ps(ld8(x + i + 24), ld8(y + i + 24), s3);
     }
-    for (; i < n; i++) y[i] = kn_f32_to_f16(kn_f16_to_f32(y[i]) * v);
+    const __m256 t = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    double sumf = (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    for (int64_t i = np; i < n; i++) sumf += (double)(h2f(x[i]) * h2f(y[i]));
+    return (float)sumf;
 }
 
-KN_TARGET_F16C static void mad_f16c(uint16_t *y, const uint16_t *x, float v, int64_t n) {
+F16C_INLINE void scale_f16_avx2(uint16_t *y, float v, int64_t n) {
     const __m256 vv = _mm256_set1_ps(v);
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i)));
-        __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_fmadd_ps(b, vv, a), _MM_FROUND_TO_NEAREST_INT));
-    }
-    for (; i < n; i++) y[i] = kn_f32_to_f16(kn_f16_to_f32(y[i]) + kn_f16_to_f32(x[i]) * v);
+    for (; i + 8 <= n; i += 8) st8(y + i, _mm256_mul_ps(ld8(y + i), vv)); /* one rounding either way */
+    for (; i < n; i++) y[i] = kn_f32_to_f16(h2f(y[i]) * v);
 }
 
-static int has_f16c(void) {
-    static int cached = -1;
+F16C_INLINE void mad_f16_avx2(uint16_t *y, const uint16_t *x, float v, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    const __m256 vv = _mm256_set1_ps(v);
+    for (int64_t i = 0; i < np; i += 8) st8(y + i, _mm256_fmadd_ps(ld8(x + i), vv, ld8(y + i)));
+    for (int64_t i = np; i < n; i++) {
+        const float p = h2f(x[i]) * v;
+        y[i] = kn_f32_to_f16(h2f(y[i]) + p);
+    }
+}
+
+/* Dot of a k row already widened to f32 (kf) with q (f32 values of f16s): dot_f16_avx2's arithmetic. */
+F16C_INLINE float dot_f32w(const float *kf, const float *qf, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t i = 0; i < np; i += F16_STEP) {
+        s0 = _mm256_fmadd_ps(_mm256_load_ps(kf + i), _mm256_load_ps(qf + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 8), _mm256_load_ps(qf + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 16), _mm256_load_ps(qf + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 24), _mm256_load_ps(qf + i + 24), s3);
+    }
+    const __m256 t = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    double sumf = (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    for (int64_t i = np; i < n; i++) sumf += (double)(kf[i] * qf[i]);
+    return (float)sumf;
+}
+
+/* mad_f16_avx2 with the v row already widened to f32 (vf). */
+F16C_INLINE void mad_f32w(uint16_t *y, const float *vf, float v, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    const __m256 vv = _mm256_set1_ps(v);
+    for (int64_t i = 0; i < np; i += 8) st8(y + i, _mm256_fmadd_ps(_mm256_load_ps(vf + i), vv, ld8(y + i)));
+    for (int64_t i = np; i < n; i++) {
+        const float p = vf[i] * v;
+        y[i] = kn_f32_to_f16(h2f(y[i]) + p);
+    }
+}
+
+/* Queries in groups of ATTN_GROUP (the heads that share a KV head, under GQA): each cached k and v
+ * row is widened to f32 once per group instead of once per head. Each head's arithmetic is still
+ * exactly ggml's (widening f16 is exact). */
+#define ATTN_GROUP 8
+
+KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v,
+                                         size_t stride, int64_t n, int64_t D, float scale, float *out) {
+    _Alignas(32) float qf[ATTN_GROUP][KN_ATTN_MAX_D];
+    _Alignas(32) uint16_t acc[ATTN_GROUP][KN_ATTN_MAX_D];
+    _Alignas(32) float kf[KN_ATTN_MAX_D], vf[KN_ATTN_MAX_D];
+    const int64_t D8 = D & ~(int64_t)7;
+    for (int64_t g0 = 0; g0 < n_q; g0 += ATTN_GROUP) {
+        const int64_t ng = n_q - g0 < ATTN_GROUP ? n_q - g0 : ATTN_GROUP;
+        float mx[ATTN_GROUP], sum[ATTN_GROUP];
+        for (int64_t h = 0; h < ng; h++) {
+            for (int64_t i = 0; i < D; i++) {
+                qf[h][i] = h2f(kn_f32_to_f16(q[(g0 + h) * D + i]));
+                acc[h][i] = 0;
+            }
+            mx[h] = -INFINITY;
+            sum[h] = 0.0f;
+        }
+        for (int64_t p = 0; p < n; p++) {
+            const uint16_t *kp = k + (size_t)p * stride, *vp = v + (size_t)p * stride;
+            for (int64_t i = 0; i < D8; i += 8) {
+                _mm256_store_ps(kf + i, ld8(kp + i));
+                _mm256_store_ps(vf + i, ld8(vp + i));
+            }
+            for (int64_t i = D8; i < D; i++) {
+                kf[i] = h2f(kp[i]);
+                vf[i] = h2f(vp[i]);
+            }
+            for (int64_t h = 0; h < ng; h++) {
+                const float s = dot_f32w(kf, qf[h], D) * scale;
+                SOFTMAX_STEP(s, mx[h], sum[h], acc[h], vf, scale_f16_avx2, mad_f32w);
+            }
+        }
+        for (int64_t h = 0; h < ng; h++) {
+            const float inv = sum[h] == 0.0f ? 0.0f : 1.0f / sum[h];
+            for (int64_t i = 0; i < D; i++) out[(g0 + h) * D + i] = h2f(acc[h][i]) * inv;
+        }
+    }
+}
+
+KN_TARGET_F16C static float vec_dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) {
+    return dot_f16_avx2(x, y, n);
+}
+KN_TARGET_F16C static void vec_scale_f16_avx2(uint16_t *y, float v, int64_t n) { scale_f16_avx2(y, v, n); }
+KN_TARGET_F16C static void vec_mad_f16_avx2(uint16_t *y, const uint16_t *x, float v, int64_t n) {
+    mad_f16_avx2(y, x, v, n);
+}
+
+static bool use_simd(void) {
+    static int cached = -1; /* benign race: every thread computes the same value */
     if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kn_cpu_has_f16c();
-    return cached;
+    return cached && !kn_scalar_forced();
 }
+#else
+static bool use_simd(void) { return false; }
 #endif
+
+/* ---- public ------------------------------------------------------------------------------------ */
+
+float kn_vec_dot_f16(const uint16_t *x, const uint16_t *y, int64_t n) {
+#if defined(__x86_64__)
+    if (use_simd()) return vec_dot_f16_avx2(x, y, n);
+#endif
+    return dot_f16_ref(x, y, n);
+}
 
 void kn_vec_scale_f16(uint16_t *y, float v, int64_t n) {
 #if defined(__x86_64__)
-    if (has_f16c()) {
-        scale_f16c(y, v, n);
+    if (use_simd()) {
+        vec_scale_f16_avx2(y, v, n);
         return;
     }
 #endif
-    for (int64_t i = 0; i < n; i++) y[i] = kn_f32_to_f16(kn_f16_to_f32(y[i]) * v);
+    scale_f16_ref(y, v, n);
 }
 
 void kn_vec_mad_f16(uint16_t *y, const uint16_t *x, float v, int64_t n) {
 #if defined(__x86_64__)
-    if (has_f16c()) {
-        mad_f16c(y, x, v, n);
+    if (use_simd()) {
+        vec_mad_f16_avx2(y, x, v, n);
         return;
     }
 #endif
-    for (int64_t i = 0; i < n; i++) y[i] = kn_f32_to_f16(kn_f16_to_f32(y[i]) + kn_f16_to_f32(x[i]) * v);
+    mad_f16_ref(y, x, v, n);
+}
+
+void kn_attn_f16(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride, int64_t n,
+                 int64_t D, float scale, float *out) {
+    assert(D >= 1 && D <= KN_ATTN_MAX_D);
+#if defined(__x86_64__)
+    if (use_simd()) {
+        attn_f16_avx2(q, n_q, k, v, stride, n, D, scale, out);
+        return;
+    }
+#endif
+    attn_f16_ref(q, n_q, k, v, stride, n, D, scale, out);
+}
+
+void kn_attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride, int64_t n,
+                     int64_t D, float scale, float *out) {
+    assert(D >= 1 && D <= KN_ATTN_MAX_D);
+    attn_f16_ref(q, n_q, k, v, stride, n, D, scale, out);
 }

@@ -158,50 +158,22 @@ typedef struct {
 } attn_job;
 
 /*
- * One (token, head) pair: online-softmax attention over positions [0, pos] of the token's sequence.
- *
- * Numerics follow llama.cpp's CPU flash attention with an F16 KV cache, because matching its
- * logits is the contract (shared/reference): q is rounded to F16 for the q.k dot products, and the
- * weighted sum of V rows is accumulated in an F16 vector (each multiply-add rounds to F16), then
- * divided by the f32 softmax denominator. Keeping the running max means one pass and no score buffer.
+ * One (token, KV head) pair: the query heads that share the KV head attend over positions
+ * [0, pos] of the token's sequence, with llama.cpp's CPU flash-attention numerics (kn_attn_f16),
+ * because matching its logits is the contract (shared/reference).
  */
 static void attn_task(void *arg, int64_t task, int ith) {
     (void)ith;
     attn_job *j = arg;
     mdl_ctx *c = j->c;
     const mdl_hparams *hp = &c->m->hp;
-    const int H = hp->n_head, D = hp->head_dim, KVD = hp->n_head_kv * D;
-    const int64_t t = task / H;
-    const int h = (int)(task % H), kvh = h / (H / hp->n_head_kv);
-    const float *q = c->q + (t * H + h) * D;
+    const int H = hp->n_head, KV = hp->n_head_kv, D = hp->head_dim, G = H / KV;
+    const int64_t t = task / KV;
+    const int kvh = (int)(task % KV);
     const size_t slab = ((size_t)j->layer * c->p.n_seq + (size_t)j->b->seq[t]) * c->kv_seq_stride;
-    const uint16_t *kc = c->k_cache + slab + (size_t)kvh * D;
-    const uint16_t *vc = c->v_cache + slab + (size_t)kvh * D;
-    float qh[1024];   /* q rounded to f16 (D <= 1024 is checked at load) */
-    uint16_t acc[1024]; /* sum of w_p * v_p so far, f16 */
-    for (int i = 0; i < D; i++) {
-        qh[i] = kn_f16_to_f32(kn_f32_to_f16(q[i]));
-        acc[i] = 0;
-    }
-    const float scale = 1.0f / sqrtf((float)D);
-    float mx = -INFINITY, sum = 0;
-    const int32_t n_pos = j->b->pos[t] + 1;
-    for (int32_t p = 0; p < n_pos; p++) {
-        const float s = kn_dot(KN_F16, kc + (size_t)p * KVD, qh, D) * scale;
-        float ms = 1.0f, vs = 1.0f;
-        if (s > mx) {
-            ms = expf(mx - s); /* 0 on the first position: mx is -inf and acc is zero */
-            mx = s;
-            kn_vec_scale_f16(acc, ms, D);
-        } else {
-            vs = expf(s - mx);
-        }
-        kn_vec_mad_f16(acc, vc + (size_t)p * KVD, vs, D);
-        sum = sum * ms + vs;
-    }
-    float *o = c->att + (t * H + h) * D;
-    const float inv = 1.0f / sum;
-    for (int i = 0; i < D; i++) o[i] = kn_f16_to_f32(acc[i]) * inv;
+    const int64_t q0 = (t * H + (int64_t)kvh * G) * D; /* heads kvh*G .. kvh*G+G-1 */
+    kn_attn_f16(c->q + q0, G, c->k_cache + slab + (size_t)kvh * D, c->v_cache + slab + (size_t)kvh * D,
+                (size_t)KV * D, (int64_t)j->b->pos[t] + 1, D, 1.0f / sqrtf((float)D), c->att + q0);
 }
 
 /* ---- the pass ---------------------------------------------------------------------------- */
@@ -273,7 +245,7 @@ cirrus_status mdl_forward(mdl_ctx *c, const mdl_batch *b, const float **logits, 
             }
         }
         attn_job job = {c, b, il};
-        cirrus_pool_run(c->pool, attn_task, &job, T * H); /* att (T, QD) */
+        cirrus_pool_run(c->pool, attn_task, &job, T * KV); /* att (T, QD) */
         matmul(c, &l->wo, c->att, T, c->xb);              /* (T, C) */
         for (int64_t i = 0; i < T * C; i++) c->x[i] += c->xb[i];
 

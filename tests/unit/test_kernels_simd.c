@@ -245,6 +245,58 @@ static void test_gemm_tiles(const char *isa) {
     }
 }
 
+/* ---- attention over an F16 cache: the SIMD path gives the scalar reference's bits ----------------
+ * Head sizes around the 32-element SIMD step (ggml's leftover loop takes the rest), one to many
+ * positions, several heads per KV head, and the same extreme inputs as the dots. */
+static void check_attn(int64_t D, int64_t n, int64_t n_q, input_kind kind) {
+    const size_t stride = (size_t)D * 3 + 5; /* rows of a wider cache, odd stride */
+    uint16_t *k = malloc(sizeof(uint16_t) * stride * n), *v = malloc(sizeof(uint16_t) * stride * n);
+    float *q = malloc(sizeof(float) * D * n_q), *a = malloc(sizeof(float) * D * n_q), *b = malloc(sizeof(float) * D * n_q);
+    float *tmp = malloc(sizeof(float) * stride * n);
+    fill_x(tmp, (int64_t)stride * n, kind, KN_F32);
+    for (size_t i = 0; i < stride * n; i++) k[i] = kn_f32_to_f16(kind == IN_HUGE ? tmp[i] * 1e-26f : tmp[i]);
+    fill_x(tmp, (int64_t)stride * n, kind, KN_F32);
+    for (size_t i = 0; i < stride * n; i++) v[i] = kn_f32_to_f16(kind == IN_HUGE ? tmp[i] * 1e-26f : tmp[i]);
+    fill_x(q, D * n_q, kind == IN_HUGE ? IN_GAUSS : kind, KN_F32);
+    kn_attn_f16(q, n_q, k, v, stride, n, D, 1.0f / sqrtf((float)D), a);
+    kn_attn_f16_ref(q, n_q, k, v, stride, n, D, 1.0f / sqrtf((float)D), b);
+    CHECK_MSG(memcmp(a, b, sizeof(float) * D * n_q) == 0, "attn D=%lld n=%lld heads=%lld %s: SIMD differs from scalar",
+              (long long)D, (long long)n, (long long)n_q, input_name[kind]);
+    for (int64_t i = 0; i < D * n_q; i++) CHECK(isfinite(a[i]));
+    free(k);
+    free(v);
+    free(q);
+    free(a);
+    free(b);
+    free(tmp);
+}
+
+static void test_attn(void) {
+    static const int64_t Ds[] = {2, 16, 31, 32, 40, 64, 96, 128, 200};
+    static const int64_t ns[] = {1, 2, 7, 33, 300};
+    for (size_t i = 0; i < sizeof Ds / sizeof Ds[0]; i++)
+        for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++) check_attn(Ds[i], ns[j], j % 2 ? 8 : 3, IN_GAUSS);
+    for (int kind = 0; kind < IN_COUNT; kind++) check_attn(64, 50, 9, (input_kind)kind);
+    /* the vector steps on their own */
+    uint16_t x[77], y[77], z[77];
+    for (int i = 0; i < 77; i++) x[i] = kn_f32_to_f16(rng_gauss()), y[i] = kn_f32_to_f16(rng_gauss());
+    for (int n = 1; n <= 77; n += 19) {
+        const float d = kn_vec_dot_f16(x, y, n);
+        memcpy(z, y, sizeof z);
+        kn_vec_mad_f16(z, x, 0.37f, n);
+        kn_vec_scale_f16(z, 1.7f, n);
+        kn_set_scalar(true);
+        const float dr = kn_vec_dot_f16(x, y, n);
+        uint16_t zr[77];
+        memcpy(zr, y, sizeof zr);
+        kn_vec_mad_f16(zr, x, 0.37f, n);
+        kn_vec_scale_f16(zr, 1.7f, n);
+        kn_set_scalar(false);
+        CHECK_MSG(memcmp(&d, &dr, sizeof d) == 0, "vec_dot_f16 n=%d", n);
+        CHECK_MSG(memcmp(z, zr, sizeof(uint16_t) * n) == 0, "vec_mad/scale_f16 n=%d", n);
+    }
+}
+
 /* ---- matmul on this tier vs per-element scalar oracle -------------------------------------------- */
 
 static void check_matmul(const char *isa, cirrus_pool *pool, kn_type t, int64_t M, int64_t K,
@@ -324,6 +376,7 @@ int main(void) {
         kn_set_scalar(false);
     }
     kn_force_isa(NULL);
+    test_attn();
     test_scratch_growth(pool);
     cirrus_pool_free(pool);
     return check_done("test_kernels_simd");
