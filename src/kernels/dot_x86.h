@@ -377,21 +377,41 @@ INLINE void gemm_q4_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
 
 /* ---- K-quants x q8_K ----------------------------------------------------------------------------
  * sumi (8 x int32) collects sum_j sc_j * (q . x over sub-block j) with the sub-block scale applied
- * in int16 (DPWSSD); the mins term sum_j m_j * (bsums[2j] + bsums[2j+1]) is folded into the float
- * accumulator's low 4 lanes with -dmin. */
+ * in int16 (DPWSSD); its lanes and the mins term sum_j m_j * (bsums[2j] + bsums[2j+1]) are summed
+ * exactly, then take the scalar kernels' float steps (dot_ref.c says which, and why). */
 
-/* 8 mins (int16) . pairwise sums of the 16 bsums -> 4 int32 lanes, widened to 8 floats (4 zero). */
-INLINE __m256 mins_term(__m128i mins16, const int16_t *bsums) {
+/* The four partial sums of sum_j m_j * (bsums[2j] + bsums[2j+1]): 8 mins (int16) . pairwise sums
+ * of the 16 bsums. */
+INLINE __m128i mins_pairs(__m128i mins16, const int16_t *bsums) {
     const __m128i b0 = _mm_loadu_si128((const __m128i *)bsums), b1 = _mm_loadu_si128((const __m128i *)(bsums + 8));
-    const __m128i prod = _mm_madd_epi16(mins16, _mm_hadd_epi16(b0, b1));
-    return _mm256_cvtepi32_ps(_mm256_zextsi128_si256(prod));
+    return _mm_madd_epi16(mins16, _mm_hadd_epi16(b0, b1));
+}
+
+/* Lane r = the sum of v[r]'s eight (four) int32 lanes, r < NR; exact (integers). */
+INLINE __m128i hsum4_epi32(const __m256i *v, const int NR) {
+    const __m256i z = _mm256_setzero_si256();
+    const __m256i ab = _mm256_hadd_epi32(v[0], NR > 1 ? v[1] : z), cd = _mm256_hadd_epi32(NR > 2 ? v[2] : z, NR > 3 ? v[3] : z);
+    const __m256i h = _mm256_hadd_epi32(ab, cd);
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+INLINE __m128i hsum4_epi128(const __m128i *v, const int NR) {
+    const __m128i z = _mm_setzero_si128();
+    return _mm_hadd_epi32(_mm_hadd_epi32(v[0], NR > 1 ? v[1] : z), _mm_hadd_epi32(NR > 2 ? v[2] : z, NR > 3 ? v[3] : z));
+}
+
+/* The K-quant float step of dot_ref.c, for up to four activation rows at once (lane r):
+ *   acc += (d_x*d_w) * sumi - (d_x*dmin_w) * summ      each operation rounded, none fused. */
+INLINE __m128 kquant_step(__m128 acc, const float *xd, float d, __m128i sumi, float dmin, __m128i summ) {
+    const __m128 x = _mm_loadu_ps(xd);
+    const __m128 a = _mm_mul_ps(_mm_mul_ps(x, _mm_set1_ps(d)), _mm_cvtepi32_ps(sumi));
+    const __m128 b = _mm_mul_ps(_mm_mul_ps(x, _mm_set1_ps(dmin)), _mm_cvtepi32_ps(summ));
+    return _mm_add_ps(acc, _mm_sub_ps(a, b));
 }
 
 INLINE void mdot_q4_K_nr(int64_t n, const block_q4_K *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[KN_NRX];
-    FOR_R acc[r] = _mm256_setzero_ps();
+    __m128 acc = _mm_setzero_ps(); /* lane r: activation row r */
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sm[16];
         kn_unpack_scales_k4(w[i].scales, sm);
@@ -410,20 +430,22 @@ INLINE void mdot_q4_K_nr(int64_t n, const block_q4_K *w, const uint8_t *x, size_
             }
         }
         const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
+        __m128i mp[KN_NRX];
+        float xd[KN_NRX] = {0};
         FOR_R {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
-            acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xb->d), mins_term(mins16, xb->bsums), acc[r]);
+            mp[r] = mins_pairs(mins16, xb->bsums);
+            xd[r] = xb->d;
         }
+        acc = kquant_step(acc, xd, d, hsum4_epi32(sumi, NR), dmin, hsum4_epi128(mp, NR));
     }
-    FOR_R out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = acc[r];
 }
 
 INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-    __m256 acc[KN_NRX];
-    FOR_R acc[r] = _mm256_setzero_ps();
+    __m128 acc = _mm_setzero_ps(); /* lane r: activation row r */
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sm[16];
         kn_unpack_scales_k4(w[i].scales, sm);
@@ -448,13 +470,16 @@ INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_
             }
         }
         const __m128i mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
+        __m128i mp[KN_NRX];
+        float xd[KN_NRX] = {0};
         FOR_R {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
-            acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmin * xb->d), mins_term(mins16, xb->bsums), acc[r]);
+            mp[r] = mins_pairs(mins16, xb->bsums);
+            xd[r] = xb->d;
         }
+        acc = kquant_step(acc, xd, d, hsum4_epi32(sumi, NR), dmin, hsum4_epi128(mp, NR));
     }
-    FOR_R out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = acc[r];
 }
 
 /* q6_K: q in 0..63 is unsigned, so sum (q-32)*x = sum q*x - 32 * sum x, and sum x per group of 16
@@ -462,8 +487,7 @@ INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_
 INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    __m256 acc[KN_NRX];
-    FOR_R acc[r] = _mm256_setzero_ps();
+    __m128 acc = _mm_setzero_ps(); /* lane r: activation row r */
     for (int64_t i = 0; i < n / QK_K; i++) {
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)w[i].scales);
         const float d = f16(w[i].d);
@@ -489,14 +513,16 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
             }
         }
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        float xd[KN_NRX] = {0};
         FOR_R {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
             const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb->bsums));
-            const __m256i si = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(corr, 5));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(si), acc[r]);
+            sumi[r] = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(corr, 5));
+            xd[r] = xb->d;
         }
+        acc = kquant_step(acc, xd, d, hsum4_epi32(sumi, NR), 0.0f, _mm_setzero_si128());
     }
-    FOR_R out[r * os] = hsum_ps(acc[r]);
+    FOR_R out[r * os] = acc[r];
 }
 
 /* ---- float weights x f32 activations (any n; scalar tail) -------------------------------------- */

@@ -63,7 +63,8 @@ static void mad_f16_ref(uint16_t *y, const uint16_t *x, float v, int64_t n) {
             vs_ = expf((s) - (mx));                                                                \
         }                                                                                          \
         MAD(acc, vrow, vs_, D);                                                                    \
-        (sum) = (sum) * ms_ + vs_;                                                                 \
+        const float t_ = (sum) * ms_; /* unfused, whatever the compiler's contraction default */  \
+        (sum) = t_ + vs_;                                                                          \
     } while (0)
 
 static void attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride,
