@@ -2,7 +2,7 @@
 # Provider protection over the real API (docs/protection.md): scripted tenants -- a chat app, a RAG
 # app, a recommendation service, a distillation harvester, an extraction prober -- run through
 # `cirrus serve --db` on loopback; the risk detector must flag both attackers within their first
-# RISK_EVAL_N requests (120 here to stay fast in CI; tests/eval/risk_eval.sh runs the issue's 2,000)
+# RISK_EVAL_N requests (60 here to stay fast under ASan in CI; tests/eval/risk_eval.sh runs the issue's 2,000)
 # and no normal tenant.
 # Prints precision and recall. Also: the top_logprobs cap header, logit_bias leaving returned
 # logprobs unchanged, the risk policies at admission (403 block, 429 throttle) and the watermark
@@ -12,7 +12,7 @@
 # text does not work on stories260K (its placeholder pieces do not survive detokenize and
 # re-tokenize, docs/protection.md), so the detect endpoint is only checked for a well-formed verdict.
 source "$(dirname "$0")/serve_common.bash"
-N=${RISK_EVAL_N:-120}
+N=${RISK_EVAL_N:-60}
 DB="$TMP/risk.db"
 cp_cli() { "$CIRRUS_BIN" "$@" --db "$DB" >>"$TMP/seed.log" 2>&1 || { echo "FAIL: cirrus $*"; cat "$TMP/seed.log"; exit 1; }; }
 for t in chatapp ragapp recsvc harvester prober nowm ops; do cp_cli tenant create "$t"; done
