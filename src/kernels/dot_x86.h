@@ -525,6 +525,133 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
     FOR_R out[r * os] = acc[r];
 }
 
+/* ---- q4_K GEMM tile: eight weight rows in the lanes ---------------------------------------------
+ * As gemm_q4_0_8, for q4_K x q8_K: per 256-block the eight rows' 128-byte nibble arrays are
+ * transposed as four 8 x 8 dword blocks, so that T[k] holds, in lane m, row m's dword 8c+k: four
+ * elements of sub-block 2c in its low nibbles and four of sub-block 2c+1 in its high ones. For
+ * each activation row, x's matching 4-byte groups are broadcast; eight vpmaddubsw add up in int16
+ * (|sum| <= 8 * 2 * 15 * 127 = 30480) to a sub-block's dot for all eight rows, one vpmaddwd with
+ * the rows' 6-bit scales (both int16 halves of lane m hold row m's) makes sc_j * dot_j in int32,
+ * and the mins term is one vpmaddwd per two sub-blocks. The float step is dot_ref.c's, lane by
+ * lane: each (row, activation row) pair gets exactly the scalar kernel's bits. */
+
+/* 8 x 8 transpose of 32-bit elements: r[i] lane j -> r[j] lane i. */
+INLINE void transpose8_epi32(__m256i r[8]) {
+    const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    const __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+    const __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+    r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+    r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+    r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+    r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+    r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+    r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+    r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+INLINE void gemm_q4_K_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RN, float *y,
+                        size_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const uint8_t *pf = w + 8 * ws; /* next eight rows, as one stream (see gemm_q4_0_8) */
+    __m256 acc[4];
+    FOR_N acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+#define KB(m) ((const block_q4_K *)(w + (size_t)(m) * ws) + i)
+        _Pragma("GCC unroll 8") for (int p = 0; p < 9; p++)
+            _mm_prefetch((const char *)pf + (size_t)i * 8 * sizeof(block_q4_K) + 64 * p, _MM_HINT_T0);
+        /* d, dmin and the 12 scale bytes of the eight rows, lane m = row m: the first 16 bytes of
+         * each block as four dwords, transposed (rows m and m+4 share a register), then
+         * kn_unpack_scales_k4's word operations on all eight rows at once */
+        __m256i h4[4];
+        {
+            const __m256i r0 = _mm256_loadu2_m128i((const __m128i *)KB(4), (const __m128i *)KB(0));
+            const __m256i r1 = _mm256_loadu2_m128i((const __m128i *)KB(5), (const __m128i *)KB(1));
+            const __m256i r2 = _mm256_loadu2_m128i((const __m128i *)KB(6), (const __m128i *)KB(2));
+            const __m256i r3 = _mm256_loadu2_m128i((const __m128i *)KB(7), (const __m128i *)KB(3));
+            const __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
+            const __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
+            h4[0] = _mm256_unpacklo_epi64(t0, t2); /* d | dmin << 16 */
+            h4[1] = _mm256_unpackhi_epi64(t0, t2); /* scales[0..3] */
+            h4[2] = _mm256_unpacklo_epi64(t1, t3); /* scales[4..7] */
+            h4[3] = _mm256_unpackhi_epi64(t1, t3); /* scales[8..11] */
+        }
+        const __m256i m6 = _mm256_set1_epi8(0x3F), m2 = _mm256_set1_epi8(0x03);
+        const __m256i sc_lo = _mm256_and_si256(h4[1], m6), mn_lo = _mm256_and_si256(h4[2], m6);
+        const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(h4[3], m4),
+                                              _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h4[1], 6), m2), 4));
+        const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(h4[3], 4), m4),
+                                              _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h4[2], 6), m2), 4));
+        /* sc_j into both int16 halves of each lane; (m_2p, m_2p+1) as an int16 pair */
+        __m256i scv[8], mnv[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            const __m256i sel = _mm256_set1_epi32((int)(0x80008000u | (uint32_t)j | (uint32_t)j << 16));
+            const __m256i idx = _mm256_add_epi8(sel, _mm256_setr_epi32(0, 0x00040004, 0x00080008, 0x000C000C,
+                                                                       0, 0x00040004, 0x00080008, 0x000C000C));
+            scv[j] = _mm256_shuffle_epi8(sc_lo, idx);
+            scv[j + 4] = _mm256_shuffle_epi8(sc_hi, idx);
+        }
+        _Pragma("GCC unroll 2") for (int p = 0; p < 2; p++) {
+            const __m256i sel = _mm256_set1_epi32((int)(0x80008000u | (uint32_t)(2 * p) | (uint32_t)(2 * p + 1) << 16));
+            const __m256i idx = _mm256_add_epi8(sel, _mm256_setr_epi32(0, 0x00040004, 0x00080008, 0x000C000C,
+                                                                       0, 0x00040004, 0x00080008, 0x000C000C));
+            mnv[p] = _mm256_shuffle_epi8(mn_lo, idx);
+            mnv[p + 2] = _mm256_shuffle_epi8(mn_hi, idx);
+        }
+        const __m256i dd = h4[0];
+        const __m256i dlo = _mm256_and_si256(dd, _mm256_set1_epi32(0xFFFF)), dhi = _mm256_srli_epi32(dd, 16);
+        const __m256 dv = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(dlo), _mm256_extracti128_si256(dlo, 1)));
+        const __m256 dmv = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(dhi), _mm256_extracti128_si256(dhi, 1)));
+        __m256i sumi[4];
+        FOR_N sumi[r] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i T[8];
+            _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++) T[m] = _mm256_loadu_si256((const __m256i *)(KB(m)->qs + 32 * c));
+            transpose8_epi32(T);
+            _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+                const int j = 2 * c + h;
+                const __m256i sc = scv[j];
+                FOR_N {
+                    const int8_t *a = XBLK(block_q8_K, r, i)->qs + 32 * j;
+                    __m256i a16 = _mm256_setzero_si256();
+                    _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {
+                        const __m256i q = h ? _mm256_and_si256(_mm256_srli_epi16(T[k], 4), m4) : _mm256_and_si256(T[k], m4);
+                        a16 = _mm256_add_epi16(a16, _mm256_maddubs_epi16(q, _mm256_set1_epi32(ld_i32((const uint8_t *)a + 4 * k))));
+                    }
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(a16, sc));
+                }
+            }
+        }
+#undef KB
+        FOR_N {
+            const block_q8_K *xb = XBLK(block_q8_K, r, i);
+            const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)xb->bsums),
+                                              _mm_loadu_si128((const __m128i *)(xb->bsums + 8)));
+            _Alignas(16) int32_t bsp[4]; /* (S_2p, S_2p+1) int16 pairs */
+            _mm_store_si128((__m128i *)bsp, bs);
+            __m256i summ = _mm256_setzero_si256();
+            _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++)
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mnv[p], _mm256_set1_epi32(bsp[p])));
+            const __m256 xd = _mm256_set1_ps(xb->d);
+            const __m256 a = _mm256_mul_ps(_mm256_mul_ps(xd, dv), _mm256_cvtepi32_ps(sumi[r]));
+            const __m256 b = _mm256_mul_ps(_mm256_mul_ps(xd, dmv), _mm256_cvtepi32_ps(summ));
+            acc[r] = _mm256_add_ps(acc[r], _mm256_sub_ps(a, b));
+        }
+    }
+    FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
+}
+
+INLINE void gemm_q4_K_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                        const int RN, float *y, size_t ys) {
+    if (RM == 8) gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys);
+    else FOR_M mdot_q4_K_nr(n, (const block_q4_K *)(w + (size_t)m * ws), x, xs, RN, y + m, ys);
+}
+
 /* ---- float weights x f32 activations (any n; scalar tail) -------------------------------------- */
 
 INLINE __m256 load_f16x8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
@@ -625,6 +752,7 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
  * over eight pairs and leaves the accumulators in registers. */
 #define TILE_Q4_0 8, 4
 #define TILE_Q8_0 1, 8
+#define TILE_Q4_K 8, 4
 #define GEMM_WRAPPER_(NAME, IMPL, TILE) GEMM_WRAPPER(NAME, IMPL, TILE)
 #define TILE_M_OF(MR, NR) MR
 #define TILE_N_OF(MR, NR) NR
@@ -632,6 +760,7 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 #define TN(TILE) TILE_N_OF(TILE)
 GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
 GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
+GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
 
 void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q4_0] = gemm_q4_0;
@@ -640,6 +769,9 @@ void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q8_0] = gemm_q8_0;
     t->gemm_mr[KN_Q8_0] = TM(TILE_Q8_0);
     t->gemm_nr[KN_Q8_0] = TN(TILE_Q8_0);
+    t->gemm[KN_Q4_K] = gemm_q4_K;
+    t->gemm_mr[KN_Q4_K] = TM(TILE_Q4_K);
+    t->gemm_nr[KN_Q4_K] = TN(TILE_Q4_K);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;

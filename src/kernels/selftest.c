@@ -86,10 +86,11 @@ bool kn_isa_selftest(const kn_isa_table *tab, const char **what) {
     /* GEMM tiles (q4_0 / q8_0 weights, activations as a panel): the largest tile, pair by pair. */
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         const kn_type t = types[k];
-        if (!tab->gemm[t] || kn_act_type(t) != KN_Q8_0) continue;
+        if (!tab->gemm[t]) continue;
+        const bool panel = kn_act_type(t) == KN_Q8_0;
         const int mr = tab->gemm_mr[t], nr = tab->gemm_nr[t] < KN_NRX ? tab->gemm_nr[t] : KN_NRX;
         const size_t wrs = kn_row_size(t, ST_N);
-        _Alignas(64) static _Thread_local uint8_t wrows[8][ST_N * 4], panel[ST_N / 32 * 40 * KN_NRX];
+        _Alignas(64) static _Thread_local uint8_t wrows[8][ST_N * 4], xpanel[ST_N / 32 * 40 * KN_NRX];
         float y[8 * KN_NRX];
         if (mr > 8) continue;
         for (int m = 0; m < mr; m++) {
@@ -97,19 +98,20 @@ bool kn_isa_selftest(const kn_isa_table *tab, const char **what) {
             kn_quantize_row_ref(t, w, wrows[m], ST_N);
         }
         for (int r = 0; r < nr; r++) {
-            tab->quantize_q8_0p(x[r], panel, ST_N, nr, r);
-            kn_quantize_act_ref(KN_Q8_0, x[r], xr[r], ST_N);
+            if (panel) tab->quantize_q8_0p(x[r], xpanel, ST_N, nr, r);
+            kn_quantize_act_ref(kn_act_type(t), x[r], xr[r], ST_N);
         }
         /* the tile reads rows at a fixed stride: lay them out contiguously */
         static _Thread_local uint8_t wcat[8 * ST_N * 4];
         for (int m = 0; m < mr; m++) memcpy(wcat + m * wrs, wrows[m], wrs);
-        tab->gemm[t](ST_N, wcat, wrs, mr, panel, 0, nr, y, (size_t)mr);
+        if (panel) tab->gemm[t](ST_N, wcat, wrs, mr, xpanel, 0, nr, y, (size_t)mr);
+        else tab->gemm[t](ST_N, wcat, wrs, mr, xr, sizeof xr[0], nr, y, (size_t)mr);
         for (int m = 0; m < mr; m++)
             for (int r = 0; r < nr; r++) {
                 float want;
                 scalar[t](ST_N, wcat + m * wrs, xr[r], 0, 1, &want, 1);
                 if (!(fabsf(y[r * mr + m] - want) <= 1e-3f * (1.0f + fabsf(want)))) {
-                    *what = t == KN_Q4_0 ? "q4_0 gemm" : "q8_0 gemm";
+                    *what = t == KN_Q4_0 ? "q4_0 gemm" : t == KN_Q8_0 ? "q8_0 gemm" : "k-quant gemm";
                     return false;
                 }
             }

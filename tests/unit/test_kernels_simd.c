@@ -189,12 +189,13 @@ static void test_mdots(const char *isa) {
  * nx <= gemm_nr, an odd output stride, and the panel quantizer byte-identical to the reference. */
 static void check_gemm(const char *isa, kn_type t, int64_t n, int nw, int nx, input_kind kind) {
     const kn_isa_table *tab = kn_active();
-    const size_t wrs = kn_row_size(t, n), xrs = kn_act_row_size(KN_Q8_0, n);
+    const kn_type act = kn_act_type(t);
+    const size_t wrs = kn_row_size(t, n), xrs = kn_act_row_size(act, n);
     const size_t pbytes = (size_t)(n / 32) * KN_PANEL_BLOCK(nx), ys = 11;
     float *w = malloc(sizeof(float) * n), *x = malloc(sizeof(float) * n * nx);
     uint8_t *wq = malloc(wrs * nw), *xq = malloc(xrs * nx), *pa = malloc(pbytes), *pb = malloc(pbytes);
     float y[11 * KN_PANEL_MAX];
-    fill_x(x, n * nx, kind, KN_Q8_0);
+    fill_x(x, n * nx, kind, act);
     for (int m = 0; m < nw; m++) {
         for (int64_t i = 0; i < n; i++) w[i] = kind == IN_ZERO ? 0.0f : rng_gauss();
         kn_quantize_row_ref(t, w, wq + m * wrs, n);
@@ -202,13 +203,16 @@ static void check_gemm(const char *isa, kn_type t, int64_t n, int nw, int nx, in
     memset(pa, 0xA5, pbytes);
     memset(pb, 0x5A, pbytes);
     for (int r = 0; r < nx; r++) {
-        kn_quantize_act_ref(KN_Q8_0, x + r * n, xq + r * xrs, n);
+        kn_quantize_act_ref(act, x + r * n, xq + r * xrs, n);
+        if (act != KN_Q8_0) continue;
         tab->quantize_q8_0p(x + r * n, pa, n, nx, r);
         kn_quantize_q8_0p_ref(x + r * n, pb, n, nx, r);
     }
-    CHECK_MSG(memcmp(pa, pb, pbytes) == 0, "%s q8_0 panel quantizer g=%d %s differs", isa, nx, input_name[kind]);
+    CHECK_MSG(act != KN_Q8_0 || memcmp(pa, pb, pbytes) == 0, "%s q8_0 panel quantizer g=%d %s differs", isa, nx,
+              input_name[kind]);
     for (size_t i = 0; i < sizeof y / sizeof y[0]; i++) y[i] = NAN;
-    tab->gemm[t](n, wq, wrs, nw, pa, 0, nx, y, ys);
+    if (act == KN_Q8_0) tab->gemm[t](n, wq, wrs, nw, pa, 0, nx, y, ys); /* activations as a panel */
+    else tab->gemm[t](n, wq, wrs, nw, xq, xrs, nx, y, ys);             /* activations as rows */
     int bad = 0;
     for (int r = 0; r < nx; r++)
         for (int m = 0; m < (int)ys; m++) {
@@ -231,17 +235,19 @@ static void check_gemm(const char *isa, kn_type t, int64_t n, int nw, int nx, in
 }
 
 static void test_gemm_tiles(const char *isa) {
-    static const kn_type gt[] = {KN_Q4_0, KN_Q8_0};
+    static const kn_type gt[] = {KN_Q4_0, KN_Q8_0, KN_Q4_K, KN_Q5_K, KN_Q6_K};
     const kn_isa_table *tab = kn_active();
     for (size_t k = 0; k < sizeof gt / sizeof gt[0]; k++) {
         kn_type t = gt[k];
         if (!tab->gemm[t]) continue;
         for (int nw = 1; nw <= tab->gemm_mr[t]; nw++)
             for (int nx = 1; nx <= tab->gemm_nr[t]; nx++) {
-                check_gemm(isa, t, 32, nw, nx, IN_GAUSS);
-                check_gemm(isa, t, 224, nw, nx, IN_GAUSS);
+                const int64_t bs = kn_type_traits(t)->blck_size;
+                check_gemm(isa, t, bs, nw, nx, IN_GAUSS);
+                check_gemm(isa, t, 7 * bs, nw, nx, IN_GAUSS);
             }
-        for (int kind = 0; kind < IN_COUNT; kind++) check_gemm(isa, t, 160, tab->gemm_mr[t], tab->gemm_nr[t], (input_kind)kind);
+        for (int kind = 0; kind < IN_COUNT; kind++)
+            check_gemm(isa, t, 5 * kn_type_traits(t)->blck_size, tab->gemm_mr[t], tab->gemm_nr[t], (input_kind)kind);
     }
 }
 
