@@ -82,6 +82,13 @@ static double measure_membw(int threads) {
     return best;
 }
 
+/* 1-minute load average (the run queue of the whole machine), or -1: a benchmark on a shared
+ * machine is only as good as this number, so it is printed with the results. */
+static double load1(void) {
+    double l[1];
+    return getloadavg(l, 1) == 1 ? l[0] : -1.0;
+}
+
 /* ---- runs ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -219,6 +226,7 @@ int cmd_bench(int argc, char **argv) {
     int rc = 1;
     if (!b.tok || !b.pos || !b.seq || !b.want || !t) goto out;
 
+    const double load_start = load1();
     /* warm-up: touch every weight page once so the first timed run is not a page-fault run */
     if (run_prefill(&b, 8 < ctx_needed ? 8 : (int32_t)ctx_needed, 8) < 0) goto fail;
     if (n_prompt > 0) {
@@ -243,6 +251,7 @@ int cmd_bench(int argc, char **argv) {
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    const double load_end = load1();
     double rss_mib = (double)ru.ru_maxrss / 1024.0;
     double wbytes = (double)mdl_weight_bytes(m);
     double decode_gbps = decode_tps * wbytes / 1e9;
@@ -257,8 +266,9 @@ int cmd_bench(int argc, char **argv) {
         printf("},\"prefill_tps_best\":%.2f,\"decode_tps_best\":%.2f,\"batch_tps_best\":{", prefill_best, decode_best);
         for (int bi = 0; bi < n_batches; bi++) printf("%s\"%d\":%.2f", bi ? "," : "", batches[bi], batch_best[bi]);
         printf("},\"decode_gbps\":%.2f,\"membw_gbps\":%.2f,\"decode_bw_share\":%.3f,\"weights_mib\":%.1f,"
-               "\"kv_mib\":%.1f,\"peak_rss_mib\":%.1f,\"reps\":%lld}\n",
-               decode_gbps, bw, bw > 0 ? decode_gbps / bw : 0, wbytes / (1 << 20), kv_mib, rss_mib, (long long)reps);
+               "\"kv_mib\":%.1f,\"peak_rss_mib\":%.1f,\"reps\":%lld,\"load_start\":%.2f,\"load_end\":%.2f}\n",
+               decode_gbps, bw, bw > 0 ? decode_gbps / bw : 0, wbytes / (1 << 20), kv_mib, rss_mib, (long long)reps,
+               load_start, load_end);
     } else {
         printf("model    %s (%s, %d layers, dim %d)\nkernels  %s, %lld threads, median of %lld runs\n", path,
                hp->arch_name, hp->n_layer, hp->n_embd, kn_isa_name(), (long long)threads, (long long)reps);
@@ -272,6 +282,7 @@ int cmd_bench(int argc, char **argv) {
             printf("batched  %3d seqs  %8.2f tok/s aggregate (best %.2f; pp%lld + tg%lld each)\n", batches[bi],
                    batch_tps[bi], batch_best[bi], (long long)bprompt, (long long)bgen);
         printf("memory   peak RSS %.1f MiB (weights %.1f MiB + KV %.1f MiB)\n", rss_mib, wbytes / (1 << 20), kv_mib);
+        printf("machine  load average %.2f at start, %.2f at end\n", load_start, load_end);
     }
     rc = 0;
     goto out;
