@@ -493,16 +493,16 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
         const float d = f16(w[i].d);
         __m256i sumi[KN_NRX];
         FOR_R sumi[r] = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * h));
-            for (int k = 0; k < 4; k++) { /* elements 128h + 32k .. +31 */
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) { /* elements 128h + 32k .. +31 */
                 const __m256i lowbits = k == 0 ? _mm256_and_si256(ql0, m4)
                                       : k == 1 ? _mm256_and_si256(ql1, m4)
                                       : k == 2 ? _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4)
                                                : _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4);
-                const __m256i highbits = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), m2);
+                const __m256i highbits = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
                 const __m256i q = _mm256_or_si256(lowbits, _mm256_slli_epi16(highbits, 4));
                 const int g = 8 * h + 2 * k;
                 const __m256i s = _mm256_set_m128i(_mm_set1_epi16(w[i].scales[g + 1]), _mm_set1_epi16(w[i].scales[g]));
@@ -563,7 +563,7 @@ INLINE void gemm_q4_K_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     FOR_N acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
 #define KB(m) ((const block_q4_K *)(w + (size_t)(m) * ws) + i)
-        _Pragma("GCC unroll 8") for (int p = 0; p < 9; p++)
+        _Pragma("GCC unroll 18") for (int p = 0; p < 18; p++) /* 8 x 144 bytes */
             _mm_prefetch((const char *)pf + (size_t)i * 8 * sizeof(block_q4_K) + 64 * p, _MM_HINT_T0);
         /* d, dmin and the 12 scale bytes of the eight rows, lane m = row m: the first 16 bytes of
          * each block as four dwords, transposed (rows m and m+4 share a register), then
