@@ -274,6 +274,8 @@ INLINE void gemm_q8_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     FOR_M FOR_N acc[m][r] = _mm256_setzero_ps();
     _Alignas(32) float dp[TILE_MMAX][8];
     for (int64_t i = 0; i < n / QK8_0; i++) {
+        /* the next RM rows, as one stream (see gemm_q4_0_8) */
+        _mm_prefetch((const char *)(w + (size_t)RM * ws) + (size_t)i * RM * sizeof(block_q8_0), _MM_HINT_T0);
         const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
         const __m256 dx = load_scales(xp, RN);
         FOR_M {
