@@ -2,7 +2,8 @@
  * analytics — where the provider's revenue comes from, how concentrated it is, where it is going,
  * and when to worry. Pure computations over usage records: no SQL, no HTTP, no clock. The sources
  * at the bottom of this header (a ledger export file, the store) turn data into an_record arrays;
- * everything above them is deterministic arithmetic on those arrays.
+ * everything above them is deterministic arithmetic on those arrays, and the reports section lays
+ * the results out as the JSON that `cirrus report --json` and the admin API both send.
  *
  * Conventions (the numbers are meant to survive a finance review):
  *  A1. Money is int64 micro-units of the one currency, summed with overflow checks (RANGE on
@@ -39,6 +40,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "core/core.h"
 
@@ -247,6 +250,86 @@ typedef struct {
  * SOFT_BUDGET by name. *out is malloc'ed (NULL when none); free() it. */
 cirrus_status an_alerts_month(const an_cube *c, size_t m, const an_alert_config *cfg, const an_budget *b,
                               size_t nb, an_alert **out, size_t *n_out, cirrus_err *err);
+
+/* ---- reports ---------------------------------------------------------------------------------- */
+
+/*
+ * The four reports (revenue, concentration, forecast, alerts) over a cube, as `cirrus report` and
+ * GET /v1/admin/reports/... give them. Each report is computed once here (an_report_concentration,
+ * an_report_forecast, an_report_alerts) and turned into JSON by one builder (an_report_*_json), so the
+ * CLI's --json and the API's replies are the same bytes and cannot drift; the CLI's text and CSV are
+ * printed from the same results. Field names, rounding (A7) and the notes are a contract: scripts
+ * switch between the CLI and the API.
+ * A report covers cube months [r0, n_months); months before r0 are context, loaded so that growth,
+ * band changes and alerts can compare with the month before (a forecast's history is all of it).
+ * A builder's *out is the caller's (json_decref); on failure it is NULL and err says why.
+ */
+typedef struct {
+    const an_cube *cube;
+    size_t r0;                  /* first month of the report (cube index) */
+    int64_t from_day, to_day;   /* the period, both included */
+    const char *source;         /* "store PATH" or "ledger file PATH", named in the JSON */
+    bool excluded_simulated;    /* the source left simulated usage out (a note says so) */
+} an_report;
+
+void an_report_month(const an_report *r, size_t m, char out[8]);      /* cube month m as YYYY-MM */
+void an_report_period(const an_report *r, char from[11], char to[11]); /* the period's days */
+bool an_report_partial(const an_report *r, size_t m); /* the period covers month m only in part */
+an_totals an_report_totals(const an_report *r);       /* over the report's months */
+/* The notes every report carries (revenue basis, simulated share, what is undefined, partial and
+ * empty months) as a JSON array of strings; NULL when out of memory. */
+json_t *an_report_notes(const an_report *r);
+/* Integer micro-units as currency units with 2 decimals and thousands separators, half up. */
+void an_money_format(char *buf, size_t cap, int64_t micro);
+
+/* Tenants' revenue over the report's months, ranked (A5): rev[i] and names[i] are cube tenant i's,
+ * order[k] is the tenant at rank k + 1. */
+typedef struct {
+    size_t n;
+    int64_t *rev;
+    const char **names;
+    size_t *order;
+} an_ranking;
+cirrus_status an_report_ranking(const an_report *r, an_ranking *out, cirrus_err *err);
+void an_ranking_free(an_ranking *k);
+
+cirrus_status an_report_revenue_json(const an_report *r, json_t **out, cirrus_err *err);
+
+typedef struct {
+    an_ranking rank;            /* the period's revenue */
+    an_conc now;
+    bool has_whatif;
+    an_whatif whatif;
+    an_ranking after;           /* has_whatif: the revenue after the cut, ranked */
+} an_conc_report;
+/* whatif_tenant NULL: no what-if; a what-if tenant with no usage in the cube is INVALID. */
+cirrus_status an_report_concentration(const an_report *r, const char *whatif_tenant, int32_t cut_bp,
+                                      an_conc_report *out, cirrus_err *err);
+void an_conc_report_free(an_conc_report *x);
+/* With the trend: every report month's measures and major customers. */
+cirrus_status an_report_concentration_json(const an_report *r, const an_conc_report *x, json_t **out,
+                                           cirrus_err *err);
+
+typedef struct {
+    an_ranking rank;            /* revenue over the history */
+    an_forecast total;          /* of the total series (not the sum of the tenants') */
+    an_forecast *tenants;       /* [rank.n] by cube index; computed where rank.rev[i] > 0 */
+} an_fc_report;
+cirrus_status an_report_forecast(const an_report *r, int horizon, int level, an_fc_report *out,
+                                 cirrus_err *err);
+void an_fc_report_free(an_fc_report *x);
+/* The method and interval in words, for the output next to the numbers. */
+const char *an_fc_note(const an_forecast *f, char *buf, size_t cap);
+cirrus_status an_report_forecast_json(const an_report *r, const an_fc_report *x, json_t **out, cirrus_err *err);
+
+/* Every alert of the report's months, month by month. b[0..nb) are the soft budgets; each month's
+ * spend is the tenant's revenue in it (list-price cost, as budgets are). *out is malloc'ed (NULL
+ * when none); free() it. */
+cirrus_status an_report_alerts(const an_report *r, const an_alert_config *cfg, const an_budget *b, size_t nb,
+                               an_alert **out, size_t *n_out, cirrus_err *err);
+void an_alert_message(const an_alert *a, char *buf, size_t cap); /* one line for a person */
+cirrus_status an_report_alerts_json(const an_report *r, const an_alert_config *cfg, const an_alert *a, size_t n,
+                                    json_t **out, cirrus_err *err);
 
 /* ---- sources ---------------------------------------------------------------------------------- */
 

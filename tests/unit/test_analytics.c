@@ -582,6 +582,92 @@ static void test_ledger_file(void) {
     unlink(path);
 }
 
+/* ---- reports ------------------------------------------------------------------------------------ */
+
+/* The JSON both `cirrus report --json` and the admin API send. Jan is context: a 60, b 40;
+ * Feb is the report: a 30, c 70 (b stops, a new tenant arrives); Mar has no usage at all. */
+static void test_reports(void) {
+    an_record r[] = {rec("a", "payg", "m", "2024-01", 60, 6, 0, 0), rec("b", "payg", "m", "2024-01", 40, 4, 0, 0),
+                     rec("a", "payg", "m", "2024-02-10", 30, 3, 0, 0), rec("c", "committed", "m", "2024-02", 70, 7, 0, 0)};
+    an_cube *cube = NULL;
+    cirrus_err e;
+    CHECK(an_cube_build(r, 4, M("2024-01"), M("2024-03"), &cube, &e) == CIRRUS_OK);
+    if (!cube) return;
+    an_report rep = {cube, 1, an_month_first_day(M("2024-02")), an_month_first_day(M("2024-03")) + 15, "test", false};
+    json_t *j = NULL;
+
+    CHECK(an_report_revenue_json(&rep, &j, &e) == CIRRUS_OK);
+    CHECK(!strcmp(json_string_value(json_object_get(j, "from")), "2024-02-01"));
+    CHECK(json_integer_value(json_object_get(json_object_get(j, "total"), "revenue")) == 100);
+    json_t *feb = json_array_get(json_object_get(j, "months"), 0), *mar = json_array_get(json_object_get(j, "months"), 1);
+    CHECK(json_real_value(json_object_get(feb, "growth")) == 0.0 && json_is_true(json_object_get(mar, "partial")));
+    CHECK(json_real_value(json_object_get(mar, "growth")) == -1.0);
+    json_t *top = json_array_get(json_object_get(j, "tenants"), 0);
+    CHECK(!strcmp(json_string_value(json_object_get(top, "name")), "c") &&
+          json_real_value(json_object_get(top, "share")) == 0.7);
+    /* c's growth into February is from nothing: undefined (null), not infinite */
+    CHECK(json_is_null(json_object_get(json_array_get(json_object_get(top, "months"), 0), "growth")));
+    const char *want_notes[] = {"2024-03 is partial", "2024-03 has no usage"};
+    for (size_t i = 0; i < 2; i++) {
+        bool found = false;
+        json_t *n;
+        size_t k;
+        json_array_foreach(json_object_get(j, "notes"), k, n) found |= strstr(json_string_value(n), want_notes[i]) != NULL;
+        CHECK_MSG(found, "note '%s'", want_notes[i]);
+    }
+    json_decref(j);
+
+    an_conc_report x;
+    CHECK(an_report_concentration(&rep, "nobody", 10000, &x, &e) == CIRRUS_ERR_INVALID);
+    CHECK(an_report_concentration(&rep, "c", 10000, &x, &e) == CIRRUS_OK);
+    CHECK(an_report_concentration_json(&rep, &x, &j, &e) == CIRRUS_OK);
+    CHECK_NEAR(json_real_value(json_object_get(j, "hhi")), 5800, 1e-9); /* 70² + 30² */
+    json_t *majors = json_object_get(j, "major_customers");
+    CHECK(json_array_size(majors) == 2 && !strcmp(json_string_value(json_array_get(majors, 0)), "c"));
+    json_t *trend = json_object_get(j, "trend");
+    CHECK(json_array_size(trend) == 2 && json_is_false(json_object_get(json_array_get(trend, 0), "hhi_band_changed")));
+    CHECK(json_is_null(json_object_get(json_array_get(trend, 1), "hhi"))); /* March: no revenue (A2) */
+    json_t *wi = json_object_get(j, "whatif");
+    CHECK(json_integer_value(json_object_get(wi, "revenue_after")) == 30 && json_is_true(json_object_get(wi, "leaves")));
+    CHECK_NEAR(json_real_value(json_object_get(json_object_get(wi, "after"), "hhi")), 10000, 1e-9);
+    json_decref(j);
+    an_conc_report_free(&x);
+
+    an_fc_report f;
+    an_report hist = rep;
+    hist.r0 = 0; /* a forecast's history is all of the cube */
+    CHECK(an_report_forecast(&hist, 2, 95, &f, &e) == CIRRUS_OK);
+    CHECK(an_report_forecast_json(&hist, &f, &j, &e) == CIRRUS_OK);
+    CHECK(json_integer_value(json_object_get(j, "horizon")) == 2);
+    CHECK(!strcmp(json_string_value(json_object_get(json_object_get(j, "total"), "method")), "ols-linear-trend"));
+    CHECK(json_array_size(json_object_get(j, "tenants")) == 3); /* a, c, b: all had revenue in the history */
+    json_decref(j);
+    an_fc_report_free(&f);
+
+    an_alert_config cfg;
+    an_alert_config_default(&cfg);
+    an_budget b = {"c", 50, 0};
+    an_alert *a = NULL;
+    size_t n = 0;
+    CHECK(an_report_alerts(&rep, &cfg, &b, 1, &a, &n, &e) == CIRRUS_OK && n > 0);
+    CHECK(an_report_alerts_json(&rep, &cfg, a, n, &j, &e) == CIRRUS_OK);
+    CHECK(json_integer_value(json_object_get(j, "count")) == (json_int_t)n);
+    bool budget = false;
+    for (size_t i = 0; i < n; i++) budget |= a[i].kind == AN_ALERT_SOFT_BUDGET && !strcmp(a[i].tenant, "c");
+    CHECK(budget); /* spend 70 of a soft budget of 50 */
+    char msg[400], money[40];
+    an_alert_message(&a[0], msg, sizeof msg);
+    CHECK(!strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "alerts"), 0), "message")), msg));
+    json_decref(j);
+    free(a);
+
+    an_money_format(money, sizeof money, 1234567895000);
+    CHECK(!strcmp(money, "1,234,567.90"));
+    an_money_format(money, sizeof money, -5000);
+    CHECK(!strcmp(money, "-0.01"));
+    an_cube_free(cube);
+}
+
 int main(void) {
     test_dates();
     test_concentration();
@@ -590,5 +676,6 @@ int main(void) {
     test_forecast();
     test_alerts();
     test_ledger_file();
+    test_reports();
     return check_done("test_analytics");
 }
