@@ -293,6 +293,24 @@ INLINE void gemm_q8_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     FOR_M FOR_N y[r * ys + m] = hsum_ps(acc[m][r]);
 }
 
+/* One block of eight q4_0 rows (W[k]: lane m = the unsigned nibbles of row m for elements 4k..4k+3,
+ * W[k+4] those of 16+4k..16+4k+3; dw: the rows' scales) against the RN activation rows of panel
+ * block xp: eight vpmaddubsw summed in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480, no overflow),
+ * one vpmaddwd to the row's 32-element sum, the panel's s = -8 * sum(x) turning sum(q x) into
+ * sum((q - 8) x) exactly, then one FMA by d_w * d_x for all eight rows. */
+INLINE void q4_0_8_step(const __m256i W[8], __m256 dw, const uint8_t *xp, const int RN, __m256 *acc) {
+    FOR_N {
+        const uint8_t *q = xp + 8 * RN + QK8_0 * r;
+        __m256i a = _mm256_maddubs_epi16(W[0], _mm256_set1_epi32(ld_i32(q)));
+        _Pragma("GCC unroll 8") for (int k = 1; k < 8; k++)
+            a = _mm256_add_epi16(a, _mm256_maddubs_epi16(W[k], _mm256_set1_epi32(ld_i32(q + 4 * k))));
+        const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)),
+                                           _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r))));
+        acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ld_f32(xp + 4 * r))), _mm256_cvtepi32_ps(s),
+                                 acc[r]);
+    }
+}
+
 /* q4_0 weights, eight rows at a time with row m in lane m (llama.cpp's q4_0_8x8 layout, made on the
  * fly instead of at load, so the weights stay mmapped as they are in the file).
  *
@@ -337,16 +355,7 @@ INLINE void gemm_q4_0_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
 #undef QB
         const __m256 dw = _mm256_cvtph_ps(d03);
         const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
-        FOR_N {
-            const uint8_t *q = xp + 8 * RN + QK8_0 * r;
-            __m256i a = _mm256_maddubs_epi16(W[0], _mm256_set1_epi32(ld_i32(q)));
-            _Pragma("GCC unroll 8") for (int k = 1; k < 8; k++)
-                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(W[k], _mm256_set1_epi32(ld_i32(q + 4 * k))));
-            const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)),
-                                               _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r))));
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ld_f32(xp + 4 * r))),
-                                     _mm256_cvtepi32_ps(s), acc[r]);
-        }
+        q4_0_8_step(W, dw, xp, RN, acc);
     }
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
@@ -375,6 +384,35 @@ INLINE void gemm_q4_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     (void)xs;
     if (RM == 8) gemm_q4_0_8(n, w, ws, x, RN, y, ys);
     else FOR_M gemm_q4_0_1(n, w + (size_t)m * ws, x, RN, y + m, ys);
+}
+
+/* q4_0 weights in kn_pack's layout (kernels_impl.h): gemm_q4_0_8 without the transpose. A group's
+ * block is 144 contiguous bytes -- the eight f16 scales, then W[0..3] as the tile wants them -- so
+ * the eight rows are one sequential stream; the next group is prefetched as it goes, 144 bytes a
+ * step, as gemm_q4_0_8 does for the next eight file rows. Same arithmetic, lane for lane. */
+INLINE void gemm_q4_0x8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                          const int RN, float *y, size_t ys) {
+    (void)xs, (void)RM;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const size_t bs = KN_PACK_ROWS * sizeof(block_q4_0); /* 144 */
+    const uint8_t *pf = w + KN_PACK_ROWS * ws;
+    __m256 acc[TILE_NMAX];
+    FOR_N acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const uint8_t *b = w + (size_t)i * bs;
+        _Pragma("GCC unroll 4") for (int p = 0; p < 3; p++)
+            _mm_prefetch((const char *)pf + (size_t)i * bs + 64 * p, _MM_HINT_T0);
+        __m256i W[8];
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));
+            W[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            W[k] = _mm256_and_si256(v, m4);
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        q4_0_8_step(W, dw, xp, RN, acc);
+    }
+    FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
 /* ---- K-quants x q8_K ----------------------------------------------------------------------------
@@ -755,6 +793,7 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 #define TILE_Q4_0 8, 4
 #define TILE_Q8_0 1, 8
 #define TILE_Q4_K 8, 4
+#define TILE_Q4_0X8 8, 4
 #define GEMM_WRAPPER_(NAME, IMPL, TILE) GEMM_WRAPPER(NAME, IMPL, TILE)
 #define TILE_M_OF(MR, NR) MR
 #define TILE_N_OF(MR, NR) NR
@@ -763,6 +802,7 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
 GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
 GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
+GEMM_WRAPPER_(gemm_q4_0x8, gemm_q4_0x8_t, TILE_Q4_0X8)
 
 void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q4_0] = gemm_q4_0;
@@ -774,6 +814,8 @@ void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q4_K] = gemm_q4_K;
     t->gemm_mr[KN_Q4_K] = TM(TILE_Q4_K);
     t->gemm_nr[KN_Q4_K] = TN(TILE_Q4_K);
+    t->gemm_pk[KN_Q4_0] = gemm_q4_0x8;
+    t->gemm_pk_nr[KN_Q4_0] = TN(TILE_Q4_0X8);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;
