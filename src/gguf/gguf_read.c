@@ -601,7 +601,13 @@ void gguf_drop_pages(const gguf_ctx *g, const void *p, size_t n) {
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     a = (a + page - 1) / page * page; /* whole pages inside the range only */
     b = b / page * page;
-    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED); /* advice: failure changes nothing */
+    if (b <= a) return;
+    /* MADV_RANDOM first: it gives the range a mapping of its own, so the kernel's fault-around
+     * (which maps a fault's neighbouring pages, up to 64 KiB, within one mapping) cannot bring
+     * these pages back when a neighbouring tensor is read. Both are advice: failure changes
+     * nothing but the resident set. */
+    (void)madvise((void *)a, b - a, MADV_RANDOM);
+    (void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 void gguf_close(gguf_ctx *g) {

@@ -49,6 +49,8 @@ static void fill_scalar(kn_isa_table *t) {
     t->mdot[KN_Q6_K] = kn_mdot_q6_K_q8_K_scalar;
     t->gemm_pk[KN_Q4_0] = kn_gemm_q4_0x8_scalar;
     t->gemm_pk_nr[KN_Q4_0] = 4;
+    t->gemm_pk[KN_Q4_K] = kn_gemm_q4_Kx8_scalar;
+    t->gemm_pk_nr[KN_Q4_K] = 4;
     t->quantize_q8_0 = kn_quantize_row_q8_0_ref;
     t->quantize_q8_0x = kn_quantize_row_q8_0x_ref;
     t->quantize_q8_0p = kn_quantize_q8_0p_ref;

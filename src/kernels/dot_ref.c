@@ -189,6 +189,29 @@ void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs
     }
 }
 
+/* kn_pack's q4_K layout: each (row, activation row) pair through kn_mdot_q4_K_q8_K_scalar one
+ * block at a time. That kernel's result for one block is 0 + (a - b), exactly a - b, so adding
+ * the blocks' results in order is its own `sum += c`, bit for bit. */
+void kn_gemm_q4_Kx8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
+                           float *y, size_t ys) {
+    (void)ws;
+    assert(nw == KN_PACK_ROWS && nx >= 1);
+    for (int m = 0; m < KN_PACK_ROWS; m++) {
+        for (int r = 0; r < nx; r++) {
+            const block_q8_K *xb = (const block_q8_K *)((const uint8_t *)x + (size_t)r * xs);
+            float sum = 0.0f;
+            for (int64_t i = 0; i < n / QK_K; i++) {
+                block_q4_K blk;
+                float c;
+                kn_packed_block(KN_Q4_K, w, m, i, &blk);
+                kn_mdot_q4_K_q8_K_scalar(QK_K, &blk, &xb[i], 0, 1, &c, 1);
+                sum += c;
+            }
+            y[r * ys + m] = sum;
+        }
+    }
+}
+
 void kn_mdot_q5_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx,
                               float *out, size_t os) {
     const block_q5_K *wb = w;

@@ -154,20 +154,18 @@ static void fast_task(void *arg, int64_t task, int ith) {
     }
 }
 
-/* kn_dot_ref's sum for row m of a packed q4_0 matrix: the row's blocks gathered back one at a
- * time, dequantized by the reference and summed in double in element order. */
-static float dot_ref_packed_q4_0(const uint8_t *W, size_t ws, int64_t m, const float *x, int64_t K) {
+/* kn_dot_ref's sum for row m of a packed matrix: the row's blocks gathered back one at a time,
+ * dequantized by the reference and summed in double in element order. */
+static float dot_ref_packed(kn_type t, const uint8_t *W, size_t ws, int64_t m, const float *x, int64_t K) {
+    const kn_traits *tr = kn_type_traits(t);
     const uint8_t *grp = W + (size_t)(m / KN_PACK_ROWS) * KN_PACK_ROWS * ws;
-    const int r = (int)(m % KN_PACK_ROWS);
     double sum = 0.0;
-    for (int64_t i = 0; i < K / QK4_0; i++) {
-        const uint8_t *b = grp + (size_t)i * KN_PACK_ROWS * sizeof(block_q4_0);
-        block_q4_0 blk;
-        float f[QK4_0];
-        memcpy(&blk.d, b + 2 * r, sizeof blk.d);
-        for (int k = 0; k < 4; k++) memcpy(blk.qs + 4 * k, b + 16 + 32 * k + 4 * r, 4);
-        kn_dequantize_row_ref(KN_Q4_0, &blk, f, QK4_0);
-        for (int j = 0; j < QK4_0; j++) sum += (double)f[j] * (double)x[i * QK4_0 + j];
+    for (int64_t i = 0; i < K / tr->blck_size; i++) {
+        _Alignas(8) uint8_t blk[sizeof(block_q4_K)]; /* the largest packed type's block */
+        float f[QK_K];
+        kn_packed_block(t, grp, (int)(m % KN_PACK_ROWS), i, blk);
+        kn_dequantize_row_ref(t, blk, f, tr->blck_size);
+        for (uint32_t j = 0; j < tr->blck_size; j++) sum += (double)f[j] * (double)x[i * tr->blck_size + j];
     }
     return (float)sum;
 }
@@ -180,7 +178,7 @@ static void ref_task(void *arg, int64_t task, int ith) {
     const int64_t m1 = m0 + w->rows < w->M ? m0 + w->rows : w->M;
     for (int64_t t = 0; t < c->T; t++)
         for (int64_t m = m0; m < m1; m++)
-            w->y[t * w->M + m] = w->packed ? dot_ref_packed_q4_0(w->W, w->w_stride, m, c->x + t * c->K, c->K)
+            w->y[t * w->M + m] = w->packed ? dot_ref_packed(w->t, w->W, w->w_stride, m, c->x + t * c->K, c->K)
                                            : kn_dot_ref(w->t, w->W + (size_t)m * w->w_stride, c->x + t * c->K, c->K);
 }
 

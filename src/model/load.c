@@ -170,7 +170,8 @@ static void pack_weights(mdl_model *m) {
     enum { PER_LAYER = 7 };
     const int n = m->hp.n_layer * PER_LAYER + 1;
     mdl_weight **all = malloc(sizeof *all * (size_t)n);
-    if (!all) return;
+    const void **src = malloc(sizeof *src * (size_t)n);
+    if (!all || !src) goto out;
     int k = 0;
     for (int il = 0; il < m->hp.n_layer; il++) {
         mdl_layer *l = &m->layers[il];
@@ -180,22 +181,33 @@ static void pack_weights(mdl_model *m) {
     if (!m->hp.tied_embeddings) all[k++] = &m->output;
     size_t total = 0;
     for (int i = 0; i < k; i++) total += (kn_pack_size(all[i]->type, all[i]->rows, all[i]->cols) + 63) / 64 * 64;
-    if (total > 0) m->packed_slab = cirrus_alloc_aligned(total, 1);
-    if (total > 0 && !m->packed_slab)
+    if (total == 0) goto out;
+    m->packed_slab = cirrus_big_alloc(total);
+    if (!m->packed_slab) {
         CIRRUS_WARN("model: no memory to repack %zu MiB of weights; running from the file's layout", total >> 20);
+        goto out;
+    }
+    m->packed_bytes = total;
     size_t off = 0;
-    for (int i = 0; m->packed_slab && i < k; i++) {
+    for (int i = 0; i < k; i++) {
         mdl_weight *w = all[i];
+        src[i] = NULL;
         const size_t sz = kn_pack_size(w->type, w->rows, w->cols);
         if (!sz) continue;
         uint8_t *dst = (uint8_t *)m->packed_slab + off;
         kn_pack(w->type, w->data, w->rows, w->cols, dst);
-        gguf_drop_pages(m->g, w->data, sz);
+        gguf_drop_pages(m->g, w->data, sz); /* now, so the file's copy never adds to the peak */
+        src[i] = w->data;
         w->data = dst;
         w->packed = true;
         off += (sz + 63) / 64 * 64;
     }
+    /* and again: reading the next tensor may have faulted the edge of a dropped one back in */
+    for (int i = 0; i < k; i++)
+        if (src[i]) gguf_drop_pages(m->g, src[i], kn_row_size(all[i]->type, all[i]->cols) * (size_t)all[i]->rows);
+out:
     free(all);
+    free(src);
 }
 
 static cirrus_status bind_layer(loader *L, int il) {
@@ -273,7 +285,7 @@ fail:
 void mdl_free(mdl_model *m) {
     if (!m) return;
     gguf_close(m->g);
-    cirrus_free_aligned(m->packed_slab);
+    cirrus_big_free(m->packed_slab, m->packed_bytes);
     cirrus_free_aligned(m->f32_slab);
     free(m->layers);
     free(m);

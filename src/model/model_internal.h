@@ -34,6 +34,7 @@ struct mdl_model {
     mdl_layer *layers;      /* n_layer */
     float *f32_slab;        /* owns every float* above (norms, biases, rope_freqs) */
     void *packed_slab;      /* owns the data of every packed weight (NULL if none) */
+    size_t packed_bytes;    /* its size (cirrus_big_alloc) */
 };
 
 #endif
