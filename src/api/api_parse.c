@@ -241,7 +241,7 @@ static cirrus_status parse_bias(pctx *c, const json_t *v) {
         if (!ok || id > INT32_MAX)
             return api_error_make(c->e, API_E_INVALID, "logit_bias",
                                   "Invalid key in 'logit_bias': '%.60s' is not a token id (a non-negative integer).", k);
-        float x;
+        float x = 0;
         cirrus_status st = get_num(c, param, bv, -100, 100, &x);
         if (st) return st;
         b[i].id = (int32_t)id;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 const char *cirrus_status_str(cirrus_status s) {
@@ -65,6 +66,27 @@ void *cirrus_alloc_aligned(size_t n, size_t size) {
 }
 
 void cirrus_free_aligned(void *p) { free(p); }
+
+#define BIG_ALIGN ((size_t)2 << 20)
+
+void *cirrus_big_alloc(size_t bytes) {
+    if (bytes == 0 || bytes > SIZE_MAX - BIG_ALIGN) return NULL;
+    /* over-map by one huge page and trim both ends, so the buffer starts on a 2 MiB boundary */
+    uint8_t *m = mmap(NULL, bytes + BIG_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    uint8_t *p = (uint8_t *)(((uintptr_t)m + BIG_ALIGN - 1) & ~(uintptr_t)(BIG_ALIGN - 1));
+    if (p > m) munmap(m, (size_t)(p - m));
+    size_t tail = (size_t)(m + bytes + BIG_ALIGN - (p + bytes));
+    if (tail) munmap(p + bytes, tail);
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice: without it the buffer is just 4 KiB pages */
+#endif
+    return p;
+}
+
+void cirrus_big_free(void *p, size_t bytes) {
+    if (p) munmap(p, bytes);
+}
 
 cirrus_status cirrus_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len,
                                cirrus_err *err) {

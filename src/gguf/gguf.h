@@ -101,6 +101,11 @@ uint32_t gguf_version(const gguf_ctx *g);
 uint64_t gguf_alignment(const gguf_ctx *g);
 uint64_t gguf_data_offset(const gguf_ctx *g); /* file offset of the tensor data section */
 uint64_t gguf_file_size(const gguf_ctx *g);
+/* Tells the OS that [p, p + n) of the mapping will not be read for a while (the model loader
+ * calls it for tensors it has copied into another layout): their pages leave this process's
+ * resident set. The data stays valid -- a later read faults it back in from the file. A no-op
+ * for in-memory images and for the partial pages at either end. */
+void gguf_drop_pages(const gguf_ctx *g, const void *p, size_t n);
 
 uint64_t gguf_n_kv(const gguf_ctx *g);
 const gguf_kv *gguf_kv_at(const gguf_ctx *g, uint64_t i);

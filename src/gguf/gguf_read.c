@@ -593,6 +593,23 @@ cirrus_status gguf_open(const char *path, gguf_ctx **out, cirrus_err *err) {
     return st;
 }
 
+void gguf_drop_pages(const gguf_ctx *g, const void *p, size_t n) {
+    if (!g || !g->mapped || !p || n == 0) return;
+    const uintptr_t lo = (uintptr_t)g->base, hi = lo + (uintptr_t)g->size;
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    if (a < lo || b > hi || b < a) return; /* not ours */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    a = (a + page - 1) / page * page; /* whole pages inside the range only */
+    b = b / page * page;
+    if (b <= a) return;
+    /* MADV_RANDOM first: it gives the range a mapping of its own, so the kernel's fault-around
+     * (which maps a fault's neighbouring pages, up to 64 KiB, within one mapping) cannot bring
+     * these pages back when a neighbouring tensor is read. Both are advice: failure changes
+     * nothing but the resident set. */
+    (void)madvise((void *)a, b - a, MADV_RANDOM);
+    (void)madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 void gguf_close(gguf_ctx *g) {
     if (!g) return;
     for (struct gguf_block *b = g->blocks, *next; b; b = next) {

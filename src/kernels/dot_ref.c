@@ -113,6 +113,40 @@ void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs
     }
 }
 
+/* kn_pack's q4_0 layout (kernels_impl.h) against a q8_0 panel of nx rows: for each of the group's
+ * eight rows, the arithmetic of kn_mdot_q4_0_q8_0_scalar above (the panel's s = -8 * sum(x)
+ * supplies the offset, so sum(q x) + s = sum((q - 8) x) exactly). */
+void kn_gemm_q4_0x8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
+                           float *y, size_t ys) {
+    (void)ws, (void)xs;
+    assert(nw == KN_PACK_ROWS && nx >= 1 && nx <= KN_PANEL_MAX);
+    const uint8_t *wp = w, *xp = x;
+    for (int m = 0; m < KN_PACK_ROWS; m++) {
+        for (int r = 0; r < nx; r++) {
+            float acc = 0.0f;
+            for (int64_t i = 0; i < n / QK4_0; i++) {
+                const uint8_t *b = wp + (size_t)i * KN_PACK_ROWS * sizeof(block_q4_0);
+                const uint8_t *pb = xp + (size_t)i * KN_PANEL_BLOCK(nx);
+                const int8_t *xq = (const int8_t *)(pb + 8 * (size_t)nx) + QK8_0 * r;
+                float dx;
+                int32_t s;
+                uint16_t dw;
+                memcpy(&dx, pb + 4 * r, sizeof dx);
+                memcpy(&s, pb + 4 * ((size_t)nx + r), sizeof s);
+                memcpy(&dw, b + 2 * m, sizeof dw);
+                int sumi = s;
+                for (int k = 0; k < 4; k++)
+                    for (int j = 0; j < 4; j++) {
+                        const uint8_t q = b[16 + 32 * k + 4 * m + j];
+                        sumi += (q & 0xF) * xq[4 * k + j] + (q >> 4) * xq[4 * k + j + QK4_0 / 2];
+                    }
+                acc = fmaf(kn_f16_to_f32(dw) * dx, (float)sumi, acc);
+            }
+            y[r * ys + m] = acc;
+        }
+    }
+}
+
 /* ---- K-quants against q8_K --------------------------------------------------------------------
  * Per 256-block, exactly in integers: sumi = sum_j sc_j * (sum of q*x over sub-block j) and, for
  * q4_K / q5_K, summ = sum_j m_j * S_j with S_j = sum of x quants over sub-block j = bsums[2j] +
@@ -152,6 +186,29 @@ void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs
             sum += c;
         }
         out[r * os] = sum;
+    }
+}
+
+/* kn_pack's q4_K layout: each (row, activation row) pair through kn_mdot_q4_K_q8_K_scalar one
+ * block at a time. That kernel's result for one block is 0 + (a - b), exactly a - b, so adding
+ * the blocks' results in order is its own `sum += c`, bit for bit. */
+void kn_gemm_q4_Kx8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
+                           float *y, size_t ys) {
+    (void)ws;
+    assert(nw == KN_PACK_ROWS && nx >= 1);
+    for (int m = 0; m < KN_PACK_ROWS; m++) {
+        for (int r = 0; r < nx; r++) {
+            const block_q8_K *xb = (const block_q8_K *)((const uint8_t *)x + (size_t)r * xs);
+            float sum = 0.0f;
+            for (int64_t i = 0; i < n / QK_K; i++) {
+                block_q4_K blk;
+                float c;
+                kn_packed_block(KN_Q4_K, w, m, i, &blk);
+                kn_mdot_q4_K_q8_K_scalar(QK_K, &blk, &xb[i], 0, 1, &c, 1);
+                sum += c;
+            }
+            y[r * ys + m] = sum;
+        }
     }
 }
 

@@ -293,6 +293,24 @@ INLINE void gemm_q8_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     FOR_M FOR_N y[r * ys + m] = hsum_ps(acc[m][r]);
 }
 
+/* One block of eight q4_0 rows (W[k]: lane m = the unsigned nibbles of row m for elements 4k..4k+3,
+ * W[k+4] those of 16+4k..16+4k+3; dw: the rows' scales) against the RN activation rows of panel
+ * block xp: eight vpmaddubsw summed in int16 (|sum| <= 8 * 2 * 15 * 127 = 30480, no overflow),
+ * one vpmaddwd to the row's 32-element sum, the panel's s = -8 * sum(x) turning sum(q x) into
+ * sum((q - 8) x) exactly, then one FMA by d_w * d_x for all eight rows. */
+INLINE void q4_0_8_step(const __m256i W[8], __m256 dw, const uint8_t *xp, const int RN, __m256 *acc) {
+    FOR_N {
+        const uint8_t *q = xp + 8 * RN + QK8_0 * r;
+        __m256i a = _mm256_maddubs_epi16(W[0], _mm256_set1_epi32(ld_i32(q)));
+        _Pragma("GCC unroll 8") for (int k = 1; k < 8; k++)
+            a = _mm256_add_epi16(a, _mm256_maddubs_epi16(W[k], _mm256_set1_epi32(ld_i32(q + 4 * k))));
+        const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)),
+                                           _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r))));
+        acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ld_f32(xp + 4 * r))), _mm256_cvtepi32_ps(s),
+                                 acc[r]);
+    }
+}
+
 /* q4_0 weights, eight rows at a time with row m in lane m (llama.cpp's q4_0_8x8 layout, made on the
  * fly instead of at load, so the weights stay mmapped as they are in the file).
  *
@@ -337,16 +355,7 @@ INLINE void gemm_q4_0_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
 #undef QB
         const __m256 dw = _mm256_cvtph_ps(d03);
         const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
-        FOR_N {
-            const uint8_t *q = xp + 8 * RN + QK8_0 * r;
-            __m256i a = _mm256_maddubs_epi16(W[0], _mm256_set1_epi32(ld_i32(q)));
-            _Pragma("GCC unroll 8") for (int k = 1; k < 8; k++)
-                a = _mm256_add_epi16(a, _mm256_maddubs_epi16(W[k], _mm256_set1_epi32(ld_i32(q + 4 * k))));
-            const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(a, _mm256_set1_epi16(1)),
-                                               _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r))));
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ld_f32(xp + 4 * r))),
-                                     _mm256_cvtepi32_ps(s), acc[r]);
-        }
+        q4_0_8_step(W, dw, xp, RN, acc);
     }
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
@@ -375,6 +384,40 @@ INLINE void gemm_q4_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     (void)xs;
     if (RM == 8) gemm_q4_0_8(n, w, ws, x, RN, y, ys);
     else FOR_M gemm_q4_0_1(n, w + (size_t)m * ws, x, RN, y + m, ys);
+}
+
+/* Block i (bs bytes) of a packed group, after prefetching the same block of the next group: the
+ * groups of a matrix are one sequential stream, pulled in a group ahead (a group of a 2048-wide
+ * matrix is 9 KiB) because a task's few groups are too short for the hardware prefetcher alone. */
+INLINE const uint8_t *packed_step(const uint8_t *w, size_t ws, int64_t i, const size_t bs) {
+    const char *pf = (const char *)w + KN_PACK_ROWS * ws + (size_t)i * bs;
+    _Pragma("GCC unroll 18") for (size_t p = 0; p < (bs + 63) / 64; p++) _mm_prefetch(pf + 64 * p, _MM_HINT_T0);
+    return w + (size_t)i * bs;
+}
+
+/* q4_0 weights in kn_pack's layout (kernels_impl.h): gemm_q4_0_8 without the transpose. A group's
+ * block is 144 contiguous bytes -- the eight f16 scales, then W[0..3] as the tile wants them -- so
+ * the eight rows are one sequential stream; the next group is prefetched as it goes, 144 bytes a
+ * step, as gemm_q4_0_8 does for the next eight file rows. Same arithmetic, lane for lane. */
+INLINE void gemm_q4_0x8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                          const int RN, float *y, size_t ys) {
+    (void)xs, (void)RM;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[TILE_NMAX];
+    FOR_N acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const uint8_t *b = packed_step(w, ws, i, KN_PACK_ROWS * sizeof(block_q4_0));
+        __m256i W[8];
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));
+            W[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            W[k] = _mm256_and_si256(v, m4);
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        q4_0_8_step(W, dw, xp, RN, acc);
+    }
+    FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
 /* ---- K-quants x q8_K ----------------------------------------------------------------------------
@@ -557,100 +600,149 @@ INLINE void transpose8_epi32(__m256i r[8]) {
     r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
-INLINE void gemm_q4_K_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RN, float *y,
-                        size_t ys) {
+/* The eight rows' scales of one 256-block, from h4 (lane m = row m's first 16 bytes as four dwords:
+ * d | dmin << 16, scales[0..3], scales[4..7], scales[8..11]): kn_unpack_scales_k4's word operations
+ * on all eight rows at once. scv[j]: sc_j in both int16 halves of each lane; mnv[p]: (m_2p,
+ * m_2p+1) as an int16 pair; dv, dmv: d and dmin as floats. */
+typedef struct {
+    __m256i scv[8], mnv[4];
+    __m256 dv, dmv;
+} q4_K_8_scales;
+
+INLINE void q4_K_8_unpack_scales(const __m256i h4[4], q4_K_8_scales *o) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m6 = _mm256_set1_epi8(0x3F), m2 = _mm256_set1_epi8(0x03);
+    const __m256i sc_lo = _mm256_and_si256(h4[1], m6), mn_lo = _mm256_and_si256(h4[2], m6);
+    const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(h4[3], m4),
+                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h4[1], 6), m2), 4));
+    const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(h4[3], 4), m4),
+                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h4[2], 6), m2), 4));
+    const __m256i lanes = _mm256_setr_epi32(0, 0x00040004, 0x00080008, 0x000C000C, 0, 0x00040004, 0x00080008, 0x000C000C);
+    _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+        const __m256i idx = _mm256_add_epi8(_mm256_set1_epi32((int)(0x80008000u | (uint32_t)j | (uint32_t)j << 16)), lanes);
+        o->scv[j] = _mm256_shuffle_epi8(sc_lo, idx);
+        o->scv[j + 4] = _mm256_shuffle_epi8(sc_hi, idx);
+    }
+    _Pragma("GCC unroll 2") for (int p = 0; p < 2; p++) {
+        const __m256i idx = _mm256_add_epi8(
+            _mm256_set1_epi32((int)(0x80008000u | (uint32_t)(2 * p) | (uint32_t)(2 * p + 1) << 16)), lanes);
+        o->mnv[p] = _mm256_shuffle_epi8(mn_lo, idx);
+        o->mnv[p + 2] = _mm256_shuffle_epi8(mn_hi, idx);
+    }
+    const __m256i dlo = _mm256_and_si256(h4[0], _mm256_set1_epi32(0xFFFF)), dhi = _mm256_srli_epi32(h4[0], 16);
+    o->dv = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(dlo), _mm256_extracti128_si256(dlo, 1)));
+    o->dmv = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(dhi), _mm256_extracti128_si256(dhi, 1)));
+}
+
+/* Chunk c (sub-blocks 2c, 2c+1) of block i: T[k] lane m = row m's qs dword 8c+k. */
+INLINE void q4_K_8_chunk(const __m256i T[8], int c, const q4_K_8_scales *sc, const uint8_t *x, size_t xs, int64_t i,
+                         const int RN, __m256i *sumi) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const uint8_t *pf = w + 8 * ws; /* next eight rows, as one stream (see gemm_q4_0_8) */
-    __m256 acc[4];
+    _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+        const int j = 2 * c + h;
+        FOR_N {
+            const int8_t *a = XBLK(block_q8_K, r, i)->qs + 32 * j;
+            __m256i a16 = _mm256_setzero_si256();
+            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {
+                const __m256i q = h ? _mm256_and_si256(_mm256_srli_epi16(T[k], 4), m4) : _mm256_and_si256(T[k], m4);
+                a16 = _mm256_add_epi16(a16, _mm256_maddubs_epi16(q, _mm256_set1_epi32(ld_i32((const uint8_t *)a + 4 * k))));
+            }
+            sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(a16, sc->scv[j]));
+        }
+    }
+}
+
+/* The float step of block i for the RN activation rows: dot_ref.c's, lane by lane. */
+INLINE void q4_K_8_finish(const q4_K_8_scales *sc, const __m256i *sumi, const uint8_t *x, size_t xs, int64_t i,
+                          const int RN, __m256 *acc) {
+    FOR_N {
+        const block_q8_K *xb = XBLK(block_q8_K, r, i);
+        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)xb->bsums),
+                                          _mm_loadu_si128((const __m128i *)(xb->bsums + 8)));
+        _Alignas(16) int32_t bsp[4]; /* (S_2p, S_2p+1) int16 pairs */
+        _mm_store_si128((__m128i *)bsp, bs);
+        __m256i summ = _mm256_setzero_si256();
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++)
+            summ = _mm256_add_epi32(summ, _mm256_madd_epi16(sc->mnv[p], _mm256_set1_epi32(bsp[p])));
+        const __m256 xd = _mm256_set1_ps(xb->d);
+        const __m256 a = _mm256_mul_ps(_mm256_mul_ps(xd, sc->dv), _mm256_cvtepi32_ps(sumi[r]));
+        const __m256 b = _mm256_mul_ps(_mm256_mul_ps(xd, sc->dmv), _mm256_cvtepi32_ps(summ));
+        acc[r] = _mm256_add_ps(acc[r], _mm256_sub_ps(a, b));
+    }
+}
+
+/* The eight rows' head (d, dmin, scales) as h4: lane m = row m's dword q in h4[q]. From the file's
+ * rows, four 16-byte loads transposed (rows m and m+4 share a register); packed, as stored. */
+INLINE void q4_K_8_head(const uint8_t *w, size_t ws, int64_t i, const bool packed, __m256i h4[4]) {
+    if (packed) {
+        const uint8_t *b = w + (size_t)i * KN_PACK_ROWS * sizeof(block_q4_K);
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) h4[k] = _mm256_loadu_si256((const __m256i *)(b + 32 * k));
+        return;
+    }
+#define KB(m) ((const block_q4_K *)(w + (size_t)(m) * ws) + i)
+    const __m256i r0 = _mm256_loadu2_m128i((const __m128i *)KB(4), (const __m128i *)KB(0));
+    const __m256i r1 = _mm256_loadu2_m128i((const __m128i *)KB(5), (const __m128i *)KB(1));
+    const __m256i r2 = _mm256_loadu2_m128i((const __m128i *)KB(6), (const __m128i *)KB(2));
+    const __m256i r3 = _mm256_loadu2_m128i((const __m128i *)KB(7), (const __m128i *)KB(3));
+#undef KB
+    const __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
+    const __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
+    h4[0] = _mm256_unpacklo_epi64(t0, t2); /* d | dmin << 16 */
+    h4[1] = _mm256_unpackhi_epi64(t0, t2); /* scales[0..3] */
+    h4[2] = _mm256_unpacklo_epi64(t1, t3); /* scales[4..7] */
+    h4[3] = _mm256_unpackhi_epi64(t1, t3); /* scales[8..11] */
+}
+
+/* T[k] of chunk c (lane m = row m's qs dword 8c + k): from the file's rows, eight loads and an
+ * 8 x 8 transpose; packed, eight loads. */
+INLINE void q4_K_8_quants(const uint8_t *w, size_t ws, int64_t i, int c, const bool packed, __m256i T[8]) {
+    if (packed) {
+        const uint8_t *b = w + (size_t)i * KN_PACK_ROWS * sizeof(block_q4_K) + 128 + 256 * c;
+        _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) T[k] = _mm256_loadu_si256((const __m256i *)(b + 32 * k));
+        return;
+    }
+    _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++)
+        T[m] = _mm256_loadu_si256((const __m256i *)(((const block_q4_K *)(w + (size_t)m * ws) + i)->qs + 32 * c));
+    transpose8_epi32(T);
+}
+
+/* Eight q4_K rows against RN q8_K rows, from the file's rows or (packed) kn_pack's layout, which
+ * holds exactly the registers the file's rows are transposed into: the same arithmetic either
+ * way. Either way the next eight rows stream in as the tile goes (see gemm_q4_0_8). */
+INLINE void gemm_q4_K_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RN, float *y,
+                        size_t ys, const bool packed) {
+    __m256 acc[TILE_NMAX];
     FOR_N acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-#define KB(m) ((const block_q4_K *)(w + (size_t)(m) * ws) + i)
-        _Pragma("GCC unroll 18") for (int p = 0; p < 18; p++) /* 8 x 144 bytes */
-            _mm_prefetch((const char *)pf + (size_t)i * 8 * sizeof(block_q4_K) + 64 * p, _MM_HINT_T0);
-        /* d, dmin and the 12 scale bytes of the eight rows, lane m = row m: the first 16 bytes of
-         * each block as four dwords, transposed (rows m and m+4 share a register), then
-         * kn_unpack_scales_k4's word operations on all eight rows at once */
+        if (packed) (void)packed_step(w, ws, i, KN_PACK_ROWS * sizeof(block_q4_K));
+        else {
+            const char *pf = (const char *)(w + 8 * ws) + (size_t)i * 8 * sizeof(block_q4_K);
+            _Pragma("GCC unroll 18") for (int p = 0; p < 18; p++) _mm_prefetch(pf + 64 * p, _MM_HINT_T0);
+        }
         __m256i h4[4];
-        {
-            const __m256i r0 = _mm256_loadu2_m128i((const __m128i *)KB(4), (const __m128i *)KB(0));
-            const __m256i r1 = _mm256_loadu2_m128i((const __m128i *)KB(5), (const __m128i *)KB(1));
-            const __m256i r2 = _mm256_loadu2_m128i((const __m128i *)KB(6), (const __m128i *)KB(2));
-            const __m256i r3 = _mm256_loadu2_m128i((const __m128i *)KB(7), (const __m128i *)KB(3));
-            const __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpackhi_epi32(r0, r1);
-            const __m256i t2 = _mm256_unpacklo_epi32(r2, r3), t3 = _mm256_unpackhi_epi32(r2, r3);
-            h4[0] = _mm256_unpacklo_epi64(t0, t2); /* d | dmin << 16 */
-            h4[1] = _mm256_unpackhi_epi64(t0, t2); /* scales[0..3] */
-            h4[2] = _mm256_unpacklo_epi64(t1, t3); /* scales[4..7] */
-            h4[3] = _mm256_unpackhi_epi64(t1, t3); /* scales[8..11] */
-        }
-        const __m256i m6 = _mm256_set1_epi8(0x3F), m2 = _mm256_set1_epi8(0x03);
-        const __m256i sc_lo = _mm256_and_si256(h4[1], m6), mn_lo = _mm256_and_si256(h4[2], m6);
-        const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(h4[3], m4),
-                                              _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h4[1], 6), m2), 4));
-        const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(h4[3], 4), m4),
-                                              _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(h4[2], 6), m2), 4));
-        /* sc_j into both int16 halves of each lane; (m_2p, m_2p+1) as an int16 pair */
-        __m256i scv[8], mnv[4];
-        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
-            const __m256i sel = _mm256_set1_epi32((int)(0x80008000u | (uint32_t)j | (uint32_t)j << 16));
-            const __m256i idx = _mm256_add_epi8(sel, _mm256_setr_epi32(0, 0x00040004, 0x00080008, 0x000C000C,
-                                                                       0, 0x00040004, 0x00080008, 0x000C000C));
-            scv[j] = _mm256_shuffle_epi8(sc_lo, idx);
-            scv[j + 4] = _mm256_shuffle_epi8(sc_hi, idx);
-        }
-        _Pragma("GCC unroll 2") for (int p = 0; p < 2; p++) {
-            const __m256i sel = _mm256_set1_epi32((int)(0x80008000u | (uint32_t)(2 * p) | (uint32_t)(2 * p + 1) << 16));
-            const __m256i idx = _mm256_add_epi8(sel, _mm256_setr_epi32(0, 0x00040004, 0x00080008, 0x000C000C,
-                                                                       0, 0x00040004, 0x00080008, 0x000C000C));
-            mnv[p] = _mm256_shuffle_epi8(mn_lo, idx);
-            mnv[p + 2] = _mm256_shuffle_epi8(mn_hi, idx);
-        }
-        const __m256i dd = h4[0];
-        const __m256i dlo = _mm256_and_si256(dd, _mm256_set1_epi32(0xFFFF)), dhi = _mm256_srli_epi32(dd, 16);
-        const __m256 dv = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(dlo), _mm256_extracti128_si256(dlo, 1)));
-        const __m256 dmv = _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(dhi), _mm256_extracti128_si256(dhi, 1)));
-        __m256i sumi[4];
+        q4_K_8_head(w, ws, i, packed, h4);
+        q4_K_8_scales sc;
+        q4_K_8_unpack_scales(h4, &sc);
+        __m256i sumi[TILE_NMAX];
         FOR_N sumi[r] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i T[8];
-            _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++) T[m] = _mm256_loadu_si256((const __m256i *)(KB(m)->qs + 32 * c));
-            transpose8_epi32(T);
-            _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
-                const int j = 2 * c + h;
-                const __m256i sc = scv[j];
-                FOR_N {
-                    const int8_t *a = XBLK(block_q8_K, r, i)->qs + 32 * j;
-                    __m256i a16 = _mm256_setzero_si256();
-                    _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {
-                        const __m256i q = h ? _mm256_and_si256(_mm256_srli_epi16(T[k], 4), m4) : _mm256_and_si256(T[k], m4);
-                        a16 = _mm256_add_epi16(a16, _mm256_maddubs_epi16(q, _mm256_set1_epi32(ld_i32((const uint8_t *)a + 4 * k))));
-                    }
-                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(a16, sc));
-                }
-            }
+            q4_K_8_quants(w, ws, i, c, packed, T);
+            q4_K_8_chunk(T, c, &sc, x, xs, i, RN, sumi);
         }
-#undef KB
-        FOR_N {
-            const block_q8_K *xb = XBLK(block_q8_K, r, i);
-            const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)xb->bsums),
-                                              _mm_loadu_si128((const __m128i *)(xb->bsums + 8)));
-            _Alignas(16) int32_t bsp[4]; /* (S_2p, S_2p+1) int16 pairs */
-            _mm_store_si128((__m128i *)bsp, bs);
-            __m256i summ = _mm256_setzero_si256();
-            _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++)
-                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(mnv[p], _mm256_set1_epi32(bsp[p])));
-            const __m256 xd = _mm256_set1_ps(xb->d);
-            const __m256 a = _mm256_mul_ps(_mm256_mul_ps(xd, dv), _mm256_cvtepi32_ps(sumi[r]));
-            const __m256 b = _mm256_mul_ps(_mm256_mul_ps(xd, dmv), _mm256_cvtepi32_ps(summ));
-            acc[r] = _mm256_add_ps(acc[r], _mm256_sub_ps(a, b));
-        }
+        q4_K_8_finish(&sc, sumi, x, xs, i, RN, acc);
     }
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
+INLINE void gemm_q4_Kx8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                          const int RN, float *y, size_t ys) {
+    (void)RM;
+    gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys, true);
+}
+
 INLINE void gemm_q4_K_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
                         const int RN, float *y, size_t ys) {
-    if (RM == 8) gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys);
+    if (RM == 8) gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys, false);
     else FOR_M mdot_q4_K_nr(n, (const block_q4_K *)(w + (size_t)m * ws), x, xs, RN, y + m, ys);
 }
 
@@ -755,6 +847,8 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 #define TILE_Q4_0 8, 4
 #define TILE_Q8_0 1, 8
 #define TILE_Q4_K 8, 4
+#define TILE_Q4_0X8 8, 4
+#define TILE_Q4_KX8 8, 4
 #define GEMM_WRAPPER_(NAME, IMPL, TILE) GEMM_WRAPPER(NAME, IMPL, TILE)
 #define TILE_M_OF(MR, NR) MR
 #define TILE_N_OF(MR, NR) NR
@@ -763,6 +857,8 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
 GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
 GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
+GEMM_WRAPPER_(gemm_q4_0x8, gemm_q4_0x8_t, TILE_Q4_0X8)
+GEMM_WRAPPER_(gemm_q4_Kx8, gemm_q4_Kx8_t, TILE_Q4_KX8)
 
 void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q4_0] = gemm_q4_0;
@@ -774,6 +870,10 @@ void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q4_K] = gemm_q4_K;
     t->gemm_mr[KN_Q4_K] = TM(TILE_Q4_K);
     t->gemm_nr[KN_Q4_K] = TN(TILE_Q4_K);
+    t->gemm_pk[KN_Q4_0] = gemm_q4_0x8;
+    t->gemm_pk_nr[KN_Q4_0] = TN(TILE_Q4_0X8);
+    t->gemm_pk[KN_Q4_K] = gemm_q4_Kx8;
+    t->gemm_pk_nr[KN_Q4_K] = TN(TILE_Q4_KX8);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;

@@ -109,6 +109,37 @@ float kn_dot_ref(kn_type t, const void *w_row, const float *x, int64_t n);
 void kn_matmul(cirrus_pool *pool, kn_type t, const void *W, int64_t M, int64_t K, const float *x,
                int64_t T, float *y);
 
+/* A weight matrix as kn_matmul_n takes it: `rows` rows of `cols` elements of `type`, row-major as
+ * in the file, or in kn_pack's layout when `packed` is set. */
+typedef struct {
+    kn_type type;
+    bool packed;
+    const void *data;
+    int64_t rows, cols;
+} kn_matrix;
+
+/*
+ * Packed weights: a copy of a matrix, made once at load, in the layout this library's tiles read
+ * best (q4_0: eight rows interleaved block by block, so a tile reads one stream and needs no
+ * shuffles). Same size as the original; kn_matmul_n gives the same results on it, bit for bit,
+ * on every tier (the scalar one included).
+ * kn_pack_size: bytes of the packed copy of an (M, K) matrix of type t, or 0 when there is no
+ * packed layout for it (other types; M not a multiple of 8) or CIRRUS_KN_PACK=0 is set in the
+ * environment (A/B runs; several processes sharing one file's page cache). Then use the original.
+ */
+size_t kn_pack_size(kn_type t, int64_t M, int64_t K);
+void kn_pack(kn_type t, const void *W, int64_t M, int64_t K, void *dst);
+
+/*
+ * y[i] (T, W[i].rows) = x (T, K) . W[i]^T for i < n: matrices that read the same activations
+ * (q, k and v; gate and up) in one call, so x is quantized once and one pool run covers them all
+ * (no tail of one matmul waiting for the next). All W[i].cols must equal K; types may differ (a
+ * group whose activation formats differ is done matrix by matrix). 1 <= n <= KN_MATMUL_MAX.
+ * kn_matmul is the n = 1, unpacked case.
+ */
+#define KN_MATMUL_MAX 4
+void kn_matmul_n(cirrus_pool *pool, int n, const kn_matrix *W, const float *x, int64_t T, float *const *y);
+
 /* ---- attention over an F16 KV cache --------------------------------------------------------- */
 
 /* Head dimensions kn_attn_f16 takes (the model loader checks D against it). */

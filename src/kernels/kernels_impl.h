@@ -176,6 +176,12 @@ void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs
 void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 void kn_mdot_q5_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 void kn_mdot_q6_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
+/* The packed q4_0 tile in portable C: kn_mdot_q4_0_q8_0_scalar's arithmetic on kn_pack's layout. */
+void kn_gemm_q4_0x8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
+                           float *y, size_t ys);
+/* The packed q4_K tile in portable C: kn_mdot_q4_K_q8_K_scalar's arithmetic, block by block. */
+void kn_gemm_q4_Kx8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
+                           float *y, size_t ys);
 void kn_mdot_f32_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 void kn_mdot_f16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 void kn_mdot_bf16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
@@ -187,12 +193,39 @@ void kn_mdot_bf16_scalar(int64_t n, const void *w, const void *x, size_t xs, int
 typedef void (*kn_gemm_fn)(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
                            float *y, size_t ys);
 
+/* Packed weights (kn_pack, pack.c): a layout made once at load for the tiles of some types.
+ *
+ *   q4_0, KN_PACK_ROWS = 8 rows per group, M % 8 == 0. Group g (rows 8g..8g+7) holds its blocks
+ *   one after the other, block i at byte (g * n_blocks + i) * 144 of the packed matrix:
+ *     uint16 d[8]            row m's scale
+ *     uint8  q[4][8][4]      q[k][m][j] = row m's qs[4k + j]
+ *   i.e. exactly the registers gemm_q4_0_8 builds by transposing eight file rows, so the packed
+ *   tile loads them instead: one sequential stream, no shuffles. The packed matrix has the same
+ *   size as the original and group g starts where row 8g did (8 * row size = 8 * 18 * n_blocks).
+ *
+ *   q4_K, the same groups of eight rows; block i of a group at byte (g * n_blocks + i) * 1152:
+ *     uint32 h[4][8]         h[q][m] = dword q of row m's first 16 bytes (q = 0: d | dmin << 16,
+ *                            1..3: scales[0..3], [4..7], [8..11])
+ *     uint32 T[4][8][8]      T[c][k][m] = row m's qs dword 8c + k
+ *   which are gemm_q4_K_8's registers after its transposes.
+ *
+ * A packed tile (gemm_pk) has the kn_gemm_fn contract with nw == KN_PACK_ROWS always, w pointing
+ * at a group, ws the original row size, and X as the type's unpacked tile takes it (a q8_0 panel
+ * of nx <= gemm_pk_nr rows for q4_0, q8_K rows for q4_K). */
+#define KN_PACK_ROWS 8
+
+/* Block i of row m (< KN_PACK_ROWS) of a packed group, back in the file's layout (block_q4_0 or
+ * block_q4_K at blk): for the scalar tiles, the reference fallback and tests. */
+void kn_packed_block(kn_type t, const uint8_t *group, int m, int64_t i, void *blk);
+
 /* One ISA's kernels. NULL entries fall back to the scalar ones (gemm: to mdot, one row at a time). */
 typedef struct {
     const char *name;
     kn_mdot_fn mdot[KN_TYPE_COUNT];
     kn_gemm_fn gemm[KN_TYPE_COUNT];
     uint8_t gemm_mr[KN_TYPE_COUNT], gemm_nr[KN_TYPE_COUNT];
+    kn_gemm_fn gemm_pk[KN_TYPE_COUNT]; /* tiles over packed weights (every tier has them) */
+    uint8_t gemm_pk_nr[KN_TYPE_COUNT];
     /* Activation quantizers (same results as the references, bit for bit). */
     void (*quantize_q8_0)(const float *x, block_q8_0 *y, int64_t n);
     void (*quantize_q8_0x)(const float *x, block_q8_0x *y, int64_t n);

@@ -160,6 +160,56 @@ static cirrus_status read_hparams(loader *L) {
     return CIRRUS_OK;
 }
 
+/*
+ * Copies the matrices the kernels have a packed layout for (kn_pack) into one slab and drops the
+ * file's pages of each one copied, so resident memory stays about the file's size. Token
+ * embeddings stay as they are (the forward pass reads their rows), and so does a tied output.
+ * Packing is an optimisation: without memory for the slab the model runs from the mapping.
+ */
+static void pack_weights(mdl_model *m) {
+    enum { PER_LAYER = 7 };
+    const int n = m->hp.n_layer * PER_LAYER + 1;
+    mdl_weight **all = malloc(sizeof *all * (size_t)n);
+    const void **src = malloc(sizeof *src * (size_t)n);
+    if (!all || !src) goto out;
+    int k = 0;
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        mdl_layer *l = &m->layers[il];
+        mdl_weight *w[PER_LAYER] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (int i = 0; i < PER_LAYER; i++) all[k++] = w[i];
+    }
+    if (!m->hp.tied_embeddings) all[k++] = &m->output;
+    size_t total = 0;
+    for (int i = 0; i < k; i++) total += (kn_pack_size(all[i]->type, all[i]->rows, all[i]->cols) + 63) / 64 * 64;
+    if (total == 0) goto out;
+    m->packed_slab = cirrus_big_alloc(total);
+    if (!m->packed_slab) {
+        CIRRUS_WARN("model: no memory to repack %zu MiB of weights; running from the file's layout", total >> 20);
+        goto out;
+    }
+    m->packed_bytes = total;
+    size_t off = 0;
+    for (int i = 0; i < k; i++) {
+        mdl_weight *w = all[i];
+        src[i] = NULL;
+        const size_t sz = kn_pack_size(w->type, w->rows, w->cols);
+        if (!sz) continue;
+        uint8_t *dst = (uint8_t *)m->packed_slab + off;
+        kn_pack(w->type, w->data, w->rows, w->cols, dst);
+        gguf_drop_pages(m->g, w->data, sz); /* now, so the file's copy never adds to the peak */
+        src[i] = w->data;
+        w->data = dst;
+        w->packed = true;
+        off += (sz + 63) / 64 * 64;
+    }
+    /* and again: reading the next tensor may have faulted the edge of a dropped one back in */
+    for (int i = 0; i < k; i++)
+        if (src[i]) gguf_drop_pages(m->g, src[i], kn_row_size(all[i]->type, all[i]->cols) * (size_t)all[i]->rows);
+out:
+    free(all);
+    free(src);
+}
+
 static cirrus_status bind_layer(loader *L, int il) {
     const mdl_hparams *hp = &L->m->hp;
     mdl_layer *l = &L->m->layers[il];
@@ -224,6 +274,7 @@ cirrus_status mdl_load(const char *path, mdl_model **out, cirrus_err *err) {
     hp->has_rope_freqs = m->rope_freqs != NULL;
     for (int il = 0; il < hp->n_layer; il++)
         if ((st = bind_layer(&L, il))) goto fail;
+    pack_weights(m);
     *out = m;
     return CIRRUS_OK;
 fail:
@@ -234,6 +285,7 @@ fail:
 void mdl_free(mdl_model *m) {
     if (!m) return;
     gguf_close(m->g);
+    cirrus_big_free(m->packed_slab, m->packed_bytes);
     cirrus_free_aligned(m->f32_slab);
     free(m->layers);
     free(m);

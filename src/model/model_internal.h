@@ -4,10 +4,12 @@
 
 #include "model/model.h"
 
-/* A 2-D weight matrix as stored: rows of `cols` elements of `type`, row-major, in the mapping. */
+/* A 2-D weight matrix: rows of `cols` elements of `type`, row-major in the mapping, or (packed)
+ * copied into kn_pack's layout in the model's packed slab. */
 typedef struct {
     const void *data;
     kn_type type;
+    bool packed;
     int64_t rows; /* ne[1]: output features */
     int64_t cols; /* ne[0]: input features (row length) */
     size_t row_bytes;
@@ -31,6 +33,8 @@ struct mdl_model {
     float *rope_freqs;      /* (n_rot/2) frequency divisors, NULL unless hp.has_rope_freqs */
     mdl_layer *layers;      /* n_layer */
     float *f32_slab;        /* owns every float* above (norms, biases, rope_freqs) */
+    void *packed_slab;      /* owns the data of every packed weight (NULL if none) */
+    size_t packed_bytes;    /* its size (cirrus_big_alloc) */
 };
 
 #endif

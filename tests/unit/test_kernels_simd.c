@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -351,6 +352,113 @@ static void test_matmul(const char *isa, cirrus_pool *pool) {
     }
 }
 
+/* ---- packed weights and fused calls: the same bits as the plain matmul ---------------------------
+ * kn_pack's layout must change speed, never results: for every tier (and with the scalar kernels
+ * forced), shapes with odd block counts, T across the tile's panel height, and extreme inputs, the
+ * packed matmul gives kn_matmul's bits on the original. A fused call (kn_matmul_n) gives each
+ * matrix what a call of its own gives it, packed or not, types mixed or not. */
+static void fill_w(kn_type t, uint8_t *w, int64_t M, int64_t K, input_kind kind) {
+    float *row = malloc(sizeof(float) * K);
+    for (int64_t m = 0; m < M; m++) {
+        for (int64_t i = 0; i < K; i++) row[i] = kind == IN_ZERO ? 0.0f : rng_gauss();
+        kn_quantize_row_ref(t, row, w + m * kn_row_size(t, K), K);
+    }
+    free(row);
+}
+
+static void check_packed(const char *isa, cirrus_pool *pool, kn_type t, int64_t M, int64_t K, int64_t T,
+                         input_kind kind) {
+    const size_t bytes = kn_pack_size(t, M, K);
+    CHECK_MSG(bytes == kn_row_size(t, K) * (size_t)M, "%s %s pack size %lldx%lld", isa, kn_type_traits(t)->name,
+              (long long)M, (long long)K);
+    uint8_t *w = malloc(bytes), *p = malloc(bytes);
+    float *x = malloc(sizeof(float) * K * T), *a = malloc(sizeof(float) * M * T), *b = malloc(sizeof(float) * M * T);
+    fill_w(t, w, M, K, kind);
+    fill_x(x, K * T, kind, kn_act_type(t));
+    kn_pack(t, w, M, K, p);
+    /* every block comes back as it was */
+    const size_t bs = kn_type_traits(t)->type_size, rs = kn_row_size(t, K);
+    int bad_blocks = 0;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t i = 0; i < K / (int64_t)kn_type_traits(t)->blck_size; i++) {
+            uint8_t blk[sizeof(block_q4_K)];
+            kn_packed_block(t, p + (size_t)(m / KN_PACK_ROWS) * KN_PACK_ROWS * rs, (int)(m % KN_PACK_ROWS), i, blk);
+            bad_blocks += memcmp(blk, w + (size_t)m * rs + (size_t)i * bs, bs) != 0;
+        }
+    CHECK_MSG(bad_blocks == 0, "%s %s: %d blocks do not unpack to the original", isa, kn_type_traits(t)->name, bad_blocks);
+    kn_matmul(pool, t, w, M, K, x, T, a);
+    const kn_matrix pm = {.type = t, .packed = true, .data = p, .rows = M, .cols = K};
+    kn_matmul_n(pool, 1, &pm, x, T, &b);
+    CHECK_MSG(memcmp(a, b, sizeof(float) * M * T) == 0, "%s packed %s M=%lld K=%lld T=%lld %s differs", isa,
+              kn_type_traits(t)->name, (long long)M, (long long)K, (long long)T, input_name[kind]);
+    free(w);
+    free(p);
+    free(x);
+    free(a);
+    free(b);
+}
+
+/* q, k, v as a model has them (q4_0 packed, q4_0 plain, q4_0 packed) and K-quants of two types. */
+static void check_fused(const char *isa, cirrus_pool *pool, int64_t T) {
+    const int64_t K = 512;
+    const kn_type ty[2][3] = {{KN_Q4_0, KN_Q4_0, KN_Q4_0}, {KN_Q4_K, KN_Q6_K, KN_Q4_K}};
+    const int64_t Ms[3] = {24, 13, 8};
+    for (int set = 0; set < 2; set++) {
+        kn_matrix mats[3];
+        uint8_t *w[3], *p[3];
+        float *x = malloc(sizeof(float) * K * T), *y[3], *want[3];
+        fill_x(x, K * T, IN_GAUSS, kn_act_type(ty[set][0]));
+        for (int i = 0; i < 3; i++) {
+            const size_t rb = kn_row_size(ty[set][i], K) * (size_t)Ms[i];
+            w[i] = malloc(rb);
+            p[i] = malloc(rb);
+            y[i] = malloc(sizeof(float) * Ms[i] * T);
+            want[i] = malloc(sizeof(float) * Ms[i] * T);
+            fill_w(ty[set][i], w[i], Ms[i], K, IN_GAUSS);
+            const bool pk = kn_pack_size(ty[set][i], Ms[i], K) > 0;
+            if (pk) kn_pack(ty[set][i], w[i], Ms[i], K, p[i]);
+            mats[i] = (kn_matrix){.type = ty[set][i], .packed = pk, .data = pk ? p[i] : w[i], .rows = Ms[i], .cols = K};
+            kn_matmul(pool, ty[set][i], w[i], Ms[i], K, x, T, want[i]);
+        }
+        CHECK(mats[0].packed && !mats[1].packed && mats[2].packed); /* 24 and 8 rows pack, 13 rows or q6_K do not */
+        kn_matmul_n(pool, 3, mats, x, T, y);
+        for (int i = 0; i < 3; i++) {
+            CHECK_MSG(memcmp(y[i], want[i], sizeof(float) * Ms[i] * T) == 0, "%s fused %s #%d T=%lld differs", isa,
+                      kn_type_traits(ty[set][i])->name, i, (long long)T);
+            free(w[i]);
+            free(p[i]);
+            free(y[i]);
+            free(want[i]);
+        }
+        free(x);
+    }
+}
+
+static void test_packed(const char *isa, cirrus_pool *pool) {
+    CHECK(kn_pack_size(KN_Q4_0, 12, 64) == 0); /* not a whole group of eight rows */
+    CHECK(kn_pack_size(KN_Q8_0, 16, 64) == 0); /* no packed layout */
+    static const int64_t Ts[] = {1, 2, 3, 4, 5, 9, 17};
+    for (size_t i = 0; i < sizeof Ts / sizeof Ts[0]; i++) {
+        check_packed(isa, pool, KN_Q4_0, 8, 32, Ts[i], IN_GAUSS);
+        check_packed(isa, pool, KN_Q4_0, 40, 224, Ts[i], IN_GAUSS);
+        check_packed(isa, Ts[i] == 3 ? NULL : pool, KN_Q4_0, 72, 96, Ts[i], IN_GAUSS);
+        check_packed(isa, pool, KN_Q4_K, 8, 256, Ts[i], IN_GAUSS);
+        check_packed(isa, Ts[i] == 3 ? NULL : pool, KN_Q4_K, 48, 768, Ts[i], IN_GAUSS);
+        check_fused(isa, pool, Ts[i]);
+    }
+    for (int kind = IN_ZERO; kind < IN_COUNT; kind++) {
+        check_packed(isa, pool, KN_Q4_0, 16, 160, 5, (input_kind)kind);
+        check_packed(isa, pool, KN_Q4_K, 16, 512, 5, (input_kind)kind);
+    }
+    kn_set_scalar(true);
+    for (size_t i = 0; i < sizeof Ts / sizeof Ts[0]; i++) {
+        check_packed("scalar-forced", pool, KN_Q4_0, 40, 224, Ts[i], IN_GAUSS);
+        check_packed("scalar-forced", pool, KN_Q4_K, 24, 512, Ts[i], IN_GAUSS);
+        check_fused("scalar-forced", pool, Ts[i]);
+    }
+    kn_set_scalar(false);
+}
+
 /* Growing the scratch for a bigger shape, then going back to a small one, stays right. */
 static void test_scratch_growth(cirrus_pool *pool) {
     check_matmul("scratch", pool, KN_Q4_0, 40, 4096, 33, IN_GAUSS);
@@ -359,6 +467,7 @@ static void test_scratch_growth(cirrus_pool *pool) {
 }
 
 int main(void) {
+    unsetenv("CIRRUS_KN_PACK"); /* test_packed needs packing on */
     kn_init();
     cirrus_pool *pool = NULL;
     CHECK(cirrus_pool_new(2, &pool) == CIRRUS_OK);
@@ -376,6 +485,7 @@ int main(void) {
         test_mdots(tiers[i]);
         test_gemm_tiles(tiers[i]);
         test_matmul(tiers[i], pool);
+        test_packed(tiers[i], pool);
         /* forcing the references is visible whatever the tier (matmul under it: test_kernels.c) */
         kn_set_scalar(true);
         CHECK(strcmp(kn_isa_name(), "scalar") == 0);
