@@ -59,7 +59,7 @@ static int model_info(int argc, char **argv) {
     gguf_close(g);
 
     mdl_model *m = NULL;
-    if (mdl_load(path, &m, &err)) {
+    if (mdl_load_info(path, &m, &err)) {
         /* the file is valid GGUF but not a model we can run (vocab-only, unsupported arch...) */
         printf("%-16s not runnable: %s\n", "model", err.msg);
     } else {

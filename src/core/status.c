@@ -69,8 +69,13 @@ void cirrus_free_aligned(void *p) { free(p); }
 
 #define BIG_ALIGN ((size_t)2 << 20)
 
+/* Whole huge pages: munmap and madvise want page-aligned lengths, and the last extent can then be
+ * a huge page too. cirrus_big_free rounds the same way. */
+static size_t big_round(size_t bytes) { return (bytes + BIG_ALIGN - 1) & ~(BIG_ALIGN - 1); }
+
 void *cirrus_big_alloc(size_t bytes) {
-    if (bytes == 0 || bytes > SIZE_MAX - BIG_ALIGN) return NULL;
+    if (bytes == 0 || bytes > SIZE_MAX - 2 * BIG_ALIGN) return NULL;
+    bytes = big_round(bytes);
     /* over-map by one huge page and trim both ends, so the buffer starts on a 2 MiB boundary */
     uint8_t *m = mmap(NULL, bytes + BIG_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return NULL;
@@ -85,7 +90,7 @@ void *cirrus_big_alloc(size_t bytes) {
 }
 
 void cirrus_big_free(void *p, size_t bytes) {
-    if (p) munmap(p, bytes);
+    if (p) munmap(p, big_round(bytes));
 }
 
 cirrus_status cirrus_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len,

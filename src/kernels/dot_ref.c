@@ -190,8 +190,9 @@ void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs
 }
 
 /* kn_pack's q4_K layout: each (row, activation row) pair through kn_mdot_q4_K_q8_K_scalar one
- * block at a time. That kernel's result for one block is 0 + (a - b), exactly a - b, so adding
- * the blocks' results in order is its own `sum += c`, bit for bit. */
+ * block at a time. That kernel's result for one block is 0 + (a - b): a - b itself, or +0 where
+ * a - b is -0, which leaves a running sum unchanged either way; so adding the blocks' results in
+ * order is its own `sum += c`, bit for bit. */
 void kn_gemm_q4_Kx8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
                            float *y, size_t ys) {
     (void)ws;

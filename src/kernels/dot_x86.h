@@ -311,8 +311,9 @@ INLINE void q4_0_8_step(const __m256i W[8], __m256 dw, const uint8_t *xp, const 
     }
 }
 
-/* q4_0 weights, eight rows at a time with row m in lane m (llama.cpp's q4_0_8x8 layout, made on the
- * fly instead of at load, so the weights stay mmapped as they are in the file).
+/* q4_0 weights from the file's rows, eight at a time with row m in lane m (llama.cpp's q4_0_8x8
+ * layout, made on the fly): for matrices that are not packed (CIRRUS_KN_PACK=0, heights that are
+ * not a multiple of 8); packed ones take gemm_q4_0x8_t, the same arithmetic without the transpose.
  *
  * Per block: the eight rows' 16-byte nibble blocks are transposed as 8 x 4 dwords (rows m and
  * m+4 share a register, four 4x4 transposes in the 128-bit halves), so that W[k] holds, in lane m,

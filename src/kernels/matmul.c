@@ -15,10 +15,14 @@
  *   Every (weight row, activation row) pair gets the same arithmetic whatever the tile, panel or
  *   T (test_kernels_simd checks tiles bit for bit against the scalar kernels): results do not
  *   depend on what else is in the batch.
+ *   kn_matmul_n does this for up to KN_MATMUL_MAX matrices that share x (q/k/v, gate/up): one
+ *   quantization, one pool run whose tasks cover every matrix. Packed matrices (kn_pack) go
+ *   through their type's packed tile (gemm_pk; every tier has one, the scalar tier included).
  * Scalar path (kn_set_scalar(true)): the same two steps through the portable C tier -- reference
  *      activation quantizers and integer dots -- so forcing SIMD off changes speed, not results
  *      (beyond float summation order), and both agree with llama.cpp's quantized-activation numbers.
- * Fallback (scratch unavailable): y[t][m] = kn_dot_ref(W[m], x[t]), f32 activations.
+ * Fallback (scratch unavailable): y[t][m] = kn_dot_ref(W[m], x[t]), f32 activations (packed rows
+ *      gathered back block by block, dot_ref_packed).
  *
  * Scratch: one buffer per calling thread (engine threads of different models may run matmuls at
  * the same time), grown to the largest T*row_size seen and never shrunk, freed at thread exit.
@@ -201,7 +205,7 @@ static int64_t task_rows(const mm_mat *w, int64_t T, int n_threads) {
 
 /* Fills c->mat[i]'s kernel for the call's tier; returns the q8_0 panel height it needs (0: none). */
 static int pick_kernel(const mm_ctx *c, mm_mat *w) {
-    w->mdot = c->tab->mdot[w->t];
+    w->mdot = w->packed ? NULL : c->tab->mdot[w->t]; /* packed data is not rows: a tile or the reference */
     w->gemm = NULL;
     if (w->packed) {
         w->gemm = c->tab->gemm_pk[w->t];

@@ -164,7 +164,9 @@ static cirrus_status read_hparams(loader *L) {
  * Copies the matrices the kernels have a packed layout for (kn_pack) into one slab and drops the
  * file's pages of each one copied, so resident memory stays about the file's size. Token
  * embeddings stay as they are (the forward pass reads their rows), and so does a tied output.
- * Packing is an optimisation: without memory for the slab the model runs from the mapping.
+ * Packing is an optimisation: if the slab cannot be mapped the model runs from the file's layout
+ * (the slab's pages are only committed as they are written, so with overcommit a real shortage
+ * shows up later, as it would for the KV cache).
  */
 static void pack_weights(mdl_model *m) {
     enum { PER_LAYER = 7 };
@@ -237,7 +239,7 @@ static cirrus_status bind_layer(loader *L, int il) {
     return CIRRUS_OK;
 }
 
-cirrus_status mdl_load(const char *path, mdl_model **out, cirrus_err *err) {
+static cirrus_status load(const char *path, bool pack, mdl_model **out, cirrus_err *err) {
     mdl_model *m = calloc(1, sizeof *m);
     if (!m) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "model: out of memory");
     loader L = {.m = m, .err = err};
@@ -274,12 +276,18 @@ cirrus_status mdl_load(const char *path, mdl_model **out, cirrus_err *err) {
     hp->has_rope_freqs = m->rope_freqs != NULL;
     for (int il = 0; il < hp->n_layer; il++)
         if ((st = bind_layer(&L, il))) goto fail;
-    pack_weights(m);
+    if (pack) pack_weights(m);
     *out = m;
     return CIRRUS_OK;
 fail:
     mdl_free(m);
     return st;
+}
+
+cirrus_status mdl_load(const char *path, mdl_model **out, cirrus_err *err) { return load(path, true, out, err); }
+
+cirrus_status mdl_load_info(const char *path, mdl_model **out, cirrus_err *err) {
+    return load(path, false, out, err);
 }
 
 void mdl_free(mdl_model *m) {

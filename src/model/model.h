@@ -48,6 +48,10 @@ typedef struct {
 typedef struct mdl_model mdl_model;
 
 cirrus_status mdl_load(const char *path, mdl_model **out, cirrus_err *err);
+/* As mdl_load, with every check, but without preparing the weights for the forward pass (no
+ * repacking, kernels_impl.h): for callers that only read shapes and metadata (`cirrus model
+ * info`). The forward pass works on such a model too, from the file's layout. */
+cirrus_status mdl_load_info(const char *path, mdl_model **out, cirrus_err *err);
 void mdl_free(mdl_model *m);
 const mdl_hparams *mdl_get_hparams(const mdl_model *m);
 const gguf_ctx *mdl_get_gguf(const mdl_model *m);
