@@ -530,15 +530,19 @@ INLINE void mdot_q5_K_nr(int64_t n, const block_q5_K *w, const uint8_t *x, size_
 
 /* q6_K: q in 0..63 is unsigned, so sum (q-32)*x = sum q*x - 32 * sum x, and sum x per group of 16
  * is bsums. Each 32-element vector spans two scale groups: int16 lanes 0..7 and 8..15. */
+/* q6_K against NR <= 8 activation rows: the weight block is unpacked once and used NR times. The
+ * multi-dot calls it with NR <= KN_NRX; the 1 x 8 GEMM tile (gemm_q6_K_t) with up to 8, which
+ * halves the unpacking per token in batched decode and prefill. Lane r of acc[r / 4] is activation
+ * row r; every row gets the same arithmetic whatever NR is. */
 INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_t xs, const int NR,
                          float *out, size_t os) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
-    __m128 acc = _mm_setzero_ps(); /* lane r: activation row r */
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t i = 0; i < n / QK_K; i++) {
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)w[i].scales);
         const float d = f16(w[i].d);
-        __m256i sumi[KN_NRX];
-        FOR_R sumi[r] = _mm256_setzero_si256();
+        __m256i sumi[TILE_NMAX];
+        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
         _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
@@ -552,23 +556,30 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
                 const __m256i q = _mm256_or_si256(lowbits, _mm256_slli_epi16(highbits, 4));
                 const int g = 8 * h + 2 * k;
                 const __m256i s = _mm256_set_m128i(_mm_set1_epi16(w[i].scales[g + 1]), _mm_set1_epi16(w[i].scales[g]));
-                FOR_R {
+                _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {
                     const int8_t *a = XBLK(block_q8_K, r, i)->qs + 128 * h + 32 * k;
                     sumi[r] = DPWSSD(sumi[r], _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a)), s);
                 }
             }
         }
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-        float xd[KN_NRX] = {0};
-        FOR_R {
+        float xd[TILE_NMAX] = {0};
+        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
             const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb->bsums));
             sumi[r] = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(corr, 5));
             xd[r] = xb->d;
         }
-        acc = kquant_step(acc, xd, d, hsum4_epi32(sumi, NR), 0.0f, _mm_setzero_si128());
+        acc[0] = kquant_step(acc[0], xd, d, hsum4_epi32(sumi, NR < 4 ? NR : 4), 0.0f, _mm_setzero_si128());
+        if (NR > 4) acc[1] = kquant_step(acc[1], xd + 4, d, hsum4_epi32(sumi + 4, NR - 4), 0.0f, _mm_setzero_si128());
     }
-    FOR_R out[r * os] = acc[r];
+    _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) out[r * os] = acc[r / 4][r % 4];
+}
+
+/* q6_K weights: one weight row against up to eight activation rows (see mdot_q6_K_nr). */
+INLINE void gemm_q6_K_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
+                        const int RN, float *y, size_t ys) {
+    FOR_M mdot_q6_K_nr(n, (const block_q6_K *)(w + (size_t)m * ws), x, xs, RN, y + m, ys);
 }
 
 /* ---- q4_K GEMM tile: eight weight rows in the lanes ---------------------------------------------
@@ -850,6 +861,7 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 #define TILE_Q4_K 8, 4
 #define TILE_Q4_0X8 8, 4
 #define TILE_Q4_KX8 8, 4
+#define TILE_Q6_K 1, 8
 #define GEMM_WRAPPER_(NAME, IMPL, TILE) GEMM_WRAPPER(NAME, IMPL, TILE)
 #define TILE_M_OF(MR, NR) MR
 #define TILE_N_OF(MR, NR) NR
@@ -860,6 +872,7 @@ GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
 GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
 GEMM_WRAPPER_(gemm_q4_0x8, gemm_q4_0x8_t, TILE_Q4_0X8)
 GEMM_WRAPPER_(gemm_q4_Kx8, gemm_q4_Kx8_t, TILE_Q4_KX8)
+GEMM_WRAPPER_(gemm_q6_K, gemm_q6_K_t, TILE_Q6_K)
 
 void KN_X86_FILL(kn_isa_table *t) {
     t->gemm[KN_Q4_0] = gemm_q4_0;
@@ -873,6 +886,9 @@ void KN_X86_FILL(kn_isa_table *t) {
     t->gemm_nr[KN_Q4_K] = TN(TILE_Q4_K);
     t->gemm_pk[KN_Q4_0] = gemm_q4_0x8;
     t->gemm_pk_nr[KN_Q4_0] = TN(TILE_Q4_0X8);
+    t->gemm[KN_Q6_K] = gemm_q6_K;
+    t->gemm_mr[KN_Q6_K] = TM(TILE_Q6_K);
+    t->gemm_nr[KN_Q6_K] = TN(TILE_Q6_K);
     t->gemm_pk[KN_Q4_K] = gemm_q4_Kx8;
     t->gemm_pk_nr[KN_Q4_K] = TN(TILE_Q4_KX8);
     t->mdot[KN_Q8_0] = mdot_q8_0;
