@@ -371,4 +371,48 @@ cirrus_status an_ledger_read(const char *path, const an_filter *f, an_data *out,
 struct store;
 cirrus_status an_store_read(struct store *s, const an_filter *f, an_data *out, cirrus_err *err);
 
+/* ---- a report's period and data ----------------------------------------------------------------- */
+
+/*
+ * The period a report covers, as `cirrus report` and GET /v1/admin/reports/... take it: one calendar
+ * month, or days from/to (both included, either end open), or neither for every month with usage.
+ * Loading it (an_report_load) resolves the months and reads the usage; building (an_report_build)
+ * makes the cube. Two steps so that a caller can refuse a period by its resolved months before the
+ * cube is allocated.
+ *  - Open ends take the months from the data (with no usage at all, from empty_month: an empty
+ *    report rather than a failure); a period ends no earlier than it starts.
+ *  - Context before the period: the month before (growth, HHI band changes and alerts compare with
+ *    it); a forecast for one month uses the AN_FC_WINDOW months ending with it as history, and an
+ *    open or day-bounded forecast only the period. Context months load whole; inside the period only
+ *    days from from_day on count.
+ *  - r0 is the first period month; a forecast's history is its report (r0 = 0).
+ */
+typedef struct {
+    int32_t month;              /* a one-month period (an_month), or -1: then from_day and to_day */
+    int64_t from_day, to_day;   /* days, both included; AN_NO_DAY: open (ignored with month) */
+    bool forecast;              /* the forecast's context rules */
+    bool exclude_simulated;     /* leave out usage written by `cirrus demo` */
+    int32_t empty_month;        /* open ends when no usage loaded: the caller's current month
+                                   (analytics reads no clock) */
+} an_period;
+
+/* Reads the usage f selects into *out (an_ledger_read, an_store_read, ... with their first argument). */
+typedef cirrus_status (*an_source_fn)(void *arg, const an_filter *f, an_data *out, cirrus_err *err);
+
+typedef struct {
+    an_report rep;              /* the period; rep.cube once built; rep.source is the caller's to set */
+    an_data data;               /* the usage loaded, context months included, and the soft budgets */
+    an_cube *cube;              /* an_report_build's; NULL before */
+    int32_t first_month, last_month; /* the period's months, resolved; -1 when loading failed */
+    int32_t cube_first;         /* the first month loaded: context months come before first_month */
+} an_report_input;
+
+/* Resolves p and loads its usage (with context months) through read(arg, ...); *out is the caller's
+ * to free with an_report_input_free, also on failure. */
+cirrus_status an_report_load(const an_period *p, an_source_fn read, void *arg, an_report_input *out,
+                             cirrus_err *err);
+/* The cube over [cube_first, last_month] from the loaded usage; sets in->cube and in->rep.cube. */
+cirrus_status an_report_build(an_report_input *in, cirrus_err *err);
+void an_report_input_free(an_report_input *in);
+
 #endif

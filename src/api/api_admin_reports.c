@@ -3,11 +3,11 @@
  * The numbers and the JSON come from the same place as the CLI's: the store through an_store_read,
  * an analytics cube, and analytics' report builders (an_report_*_json, which `cirrus report --json`
  * prints), so a script can switch between the two and the replies cannot drift from the CLI's.
- * This file parses the query, loads the period and sends what analytics built.
- * The period rules are the CLI's too: month=YYYY-MM, or from/to (days; here a YYYY-MM also works,
- * meaning that month's first or last day), or neither for every month with usage; growth, band
- * changes and alerts load the month before the period as context, and a forecast for one month
- * uses the twelve months ending with it as history.
+ * This file parses the query, has analytics load the period and sends what analytics built.
+ * The period rules are the CLI's too, from the same an_report_load: month=YYYY-MM, or from/to (days;
+ * here a YYYY-MM also works, meaning that month's first or last day), or neither for every month
+ * with usage; growth, band changes and alerts load the month before the period as context, and a
+ * forecast for one month uses the twelve months ending with it as history.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,80 +21,44 @@
 typedef enum { RV_REVENUE, RV_CONC, RV_FORECAST, RV_ALERTS } rv_kind;
 
 typedef struct {
-    an_report rep;              /* the period over cube, named by source */
-    an_cube *cube;
-    an_data data;
+    an_report_input in;         /* the period, its usage and cube (in.rep is the report) */
     char source[600];
 } rv_ctx;
 
-/* ---- loading: cmd_report.c's rules ---------------------------------------------------------------- */
+/* ---- loading: analytics' period rules (an_report_load), as the CLI's ------------------------------ */
+
+static cirrus_status read_store(void *s, const an_filter *f, an_data *out, cirrus_err *err) {
+    return an_store_read(s, f, out, err);
+}
 
 static bool load(adm_job *j, rv_kind kind, rv_ctx *c) {
     memset(c, 0, sizeof *c);
-    const char *month = adm_arg(j, ADM_A_MONTH), *from = adm_arg(j, ADM_A_FROM);
-    const char *ex = adm_arg(j, ADM_A_EXCL_SIM);
-    an_filter f = {AN_NO_DAY, AN_NO_DAY, ex && (!strcmp(ex, "1") || !strcmp(ex, "true"))};
-    c->rep.excluded_simulated = f.exclude_simulated;
-    int64_t fd, td;
-    if (!adm_period_days(j, &fd, &td)) return false;
-    bool has_month = month && *month, has_from = from && *from;
-    int32_t first = -1, last = -1;
-    if (fd != INT64_MIN) f.from_day = fd, first = an_day_month(fd);
-    if (td != INT64_MIN) f.to_day = td, last = an_day_month(td);
-    int32_t extra = kind == RV_FORECAST ? (has_month ? AN_FC_WINDOW - 1 : 0) : 1;
-    an_filter ld = f;
-    if (first >= 0) ld.from_day = an_month_first_day(first - extra >= 0 ? first - extra : 0);
+    const char *month = adm_arg(j, ADM_A_MONTH), *ex = adm_arg(j, ADM_A_EXCL_SIM);
+    an_period p = {.month = -1, .forecast = kind == RV_FORECAST,
+                   .exclude_simulated = ex && (!strcmp(ex, "1") || !strcmp(ex, "true"))};
+    if (!adm_period_days(j, &p.from_day, &p.to_day)) return false;
+    if (month && *month) p.month = an_day_month(p.from_day);
+    p.empty_month = an_day_month((int64_t)(time(NULL) / 86400));
     cirrus_err err = {{0}};
-    cirrus_status st = an_store_read(j->s, &ld, &c->data, &err);
+    cirrus_status st = an_report_load(&p, read_store, j->s, &c->in, &err);
     if (st) {
         adm_fail(j, st, &err);
         return false;
     }
-    if (has_from && !has_month) { /* context months load whole; inside the period only days from `from` on */
-        size_t k = 0;
-        for (size_t i = 0; i < c->data.n; i++) {
-            const an_record *r = &c->data.r[i];
-            if (!(r->day != AN_NO_DAY && r->month >= first && r->day < f.from_day)) c->data.r[k++] = *r;
-        }
-        c->data.n = k;
-    }
-    int32_t dmin = INT32_MAX, dmax = -1;
-    for (size_t i = 0; i < c->data.n; i++) {
-        if (c->data.r[i].month < dmin) dmin = c->data.r[i].month;
-        if (c->data.r[i].month > dmax) dmax = c->data.r[i].month;
-    }
-    if (dmax < 0) { /* no usage at all: the current month, empty */
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        dmin = dmax = (int32_t)((tm.tm_year + 1900) * 12 + tm.tm_mon);
-    }
-    bool ctx_month = first >= 0;
-    if (first < 0) first = last >= 0 && dmin > last ? last : dmin;
-    if (last < 0) last = dmax < first ? first : dmax;
-    if (last < first) last = first;
-    if (last - first >= AN_MONTHS_MAX - 12) {
+    if (c->in.last_month - c->in.first_month >= AN_MONTHS_MAX - 12) {
         adm_error(j, API_E_INVALID, "from", "The period spans more than %d months.", AN_MONTHS_MAX - 12);
         return false;
     }
-    int32_t cube_first = ctx_month ? (first - extra >= 0 ? first - extra : 0) : first;
-    c->rep.r0 = kind == RV_FORECAST ? 0 : (size_t)(first - cube_first);
-    c->rep.from_day = f.from_day != AN_NO_DAY ? f.from_day : an_month_first_day(first);
-    c->rep.to_day = f.to_day != AN_NO_DAY ? f.to_day : an_month_first_day(last) + an_month_days(last) - 1;
     snprintf(c->source, sizeof c->source, "store %s", store_location(j->s));
-    c->rep.source = c->source;
-    if ((st = an_cube_build(c->data.r, c->data.n, cube_first, last, &c->cube, &err))) {
+    c->in.rep.source = c->source;
+    if ((st = an_report_build(&c->in, &err))) {
         adm_fail(j, st, &err);
         return false;
     }
-    c->rep.cube = c->cube;
     return true;
 }
 
-static void ctx_free(rv_ctx *c) {
-    an_cube_free(c->cube);
-    an_data_free(&c->data);
-}
+static void ctx_free(rv_ctx *c) { an_report_input_free(&c->in); }
 
 /* What the query asked of a report beyond its period. */
 typedef struct {
@@ -112,7 +76,7 @@ static void report(adm_job *j, rv_kind kind, const rv_opts *o) {
         ctx_free(&c);
         return;
     }
-    const an_report *r = &c.rep;
+    const an_report *r = &c.in.rep;
     json_t *root = NULL;
     cirrus_err err = {{0}};
     cirrus_status st = CIRRUS_OK;
@@ -120,7 +84,7 @@ static void report(adm_job *j, rv_kind kind, const rv_opts *o) {
         st = an_report_revenue_json(r, &root, &err);
     } else if (kind == RV_CONC) {
         an_conc_report x;
-        if (o->whatif && an_cube_tenant(c.cube, o->whatif) < 0) { /* checked here to name the parameter */
+        if (o->whatif && an_cube_tenant(r->cube, o->whatif) < 0) { /* checked here to name the parameter */
             adm_error(j, API_E_INVALID, "whatif", "What-if: tenant '%.64s' has no usage in the period.", o->whatif);
             ctx_free(&c);
             return;
@@ -138,7 +102,7 @@ static void report(adm_job *j, rv_kind kind, const rv_opts *o) {
     } else {
         an_alert *a;
         size_t n;
-        if (!(st = an_report_alerts(r, &o->alerts, c.data.budgets, c.data.n_budgets, &a, &n, &err))) {
+        if (!(st = an_report_alerts(r, &o->alerts, c.in.data.budgets, c.in.data.n_budgets, &a, &n, &err))) {
             st = an_report_alerts_json(r, &o->alerts, a, n, &root, &err);
             free(a);
         }

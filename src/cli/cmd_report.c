@@ -1,14 +1,16 @@
 /*
  * `cirrus report revenue|concentration|forecast|alerts`: where the revenue comes from, read from the
  * control plane's ledger (--db) or from a ledger export file (--ledger). This file parses the
- * options, loads the usage into an analytics cube and prints the revenue report; the other three
- * views are in cmd_report_views.c. All arithmetic is analytics', and so is the --json output (the
- * admin API replies with the same builders); this file only chooses and prints.
+ * options, has analytics load the period into a cube and prints the revenue report; the other three
+ * views are in cmd_report_views.c. All arithmetic is analytics', and so are the period rules and the
+ * --json output (the admin API uses the same an_report_load and builders); this file only chooses
+ * and prints.
  *
  * Periods. --month YYYY-MM is that calendar month; --from/--to are days, both included; neither is
  * every month with data. Reports that compare with the month before (revenue growth, HHI band
  * changes, alerts) also load the month before the period as context; a forecast for --month M uses
- * the twelve months ending with M as its history. Months cut by --from/--to are marked partial.
+ * the twelve months ending with M as its history (analytics.h, an_period). Months cut by
+ * --from/--to are marked partial.
  */
 #include <math.h>
 #include <stdio.h>
@@ -189,6 +191,16 @@ cirrus_status rp_load_store(const char *db, const an_filter *f, an_data *out, ci
     return st;
 }
 
+/* Where `cirrus report` reads the usage: one of --db and --ledger (an_source_fn). */
+typedef struct {
+    const char *db, *ledger;
+} rp_source;
+
+static cirrus_status read_source(void *arg, const an_filter *f, an_data *out, cirrus_err *err) {
+    const rp_source *s = arg;
+    return s->ledger ? an_ledger_read(s->ledger, f, out, err) : rp_load_store(s->db, f, out, err);
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 static bool parse_pct_bp(const char *flag, const char *s, int32_t *bp) {
@@ -224,7 +236,7 @@ int cmd_report(int argc, char **argv) {
     c.level = 95;
     an_alert_config_default(&c.alert_cfg);
     const char *db = NULL, *ledger = NULL, *month = NULL, *from = NULL, *to = NULL, *v = NULL;
-    an_filter f = {AN_NO_DAY, AN_NO_DAY, false};
+    bool exclude_simulated = false;
     for (int i = 2; i < argc; i++) {
         int64_t n = 0;
         if (cli_opt(argc, argv, &i, "--db", &db) || cli_opt(argc, argv, &i, "--ledger", &ledger) ||
@@ -236,7 +248,7 @@ int cmd_report(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--csv")) {
             c.fmt = RP_CSV;
         } else if (!strcmp(argv[i], "--exclude-simulated")) {
-            f.exclude_simulated = c.rep.excluded_simulated = true;
+            exclude_simulated = true;
         } else if (!strcmp(argv[i], "--no-hhi-band")) {
             c.alert_cfg.hhi_band = false;
         } else if (cli_opt(argc, argv, &i, "--without", &v)) {
@@ -286,96 +298,46 @@ int cmd_report(int argc, char **argv) {
         cli_error("--month and --from/--to exclude each other");
         return 2;
     }
-    int32_t first = -1, last = -1; /* report months; -1: from the data */
-    if (month) {
-        if (!an_month_parse(month, &first)) {
-            cli_error("--month: '%s' is not YYYY-MM", month);
-            return 2;
-        }
-        last = first;
-        f.from_day = an_month_first_day(first);
-        f.to_day = f.from_day + an_month_days(first) - 1;
+    an_period p = {.month = -1, .from_day = AN_NO_DAY, .to_day = AN_NO_DAY, .forecast = view == rp_forecast,
+                   .exclude_simulated = exclude_simulated};
+    if (month && !an_month_parse(month, &p.month)) {
+        cli_error("--month: '%s' is not YYYY-MM", month);
+        return 2;
     }
-    if (from && !an_day_parse(from, &f.from_day)) {
+    if (from && !an_day_parse(from, &p.from_day)) {
         cli_error("--from: '%s' is not a YYYY-MM-DD date", from);
         return 2;
     }
-    if (to && !an_day_parse(to, &f.to_day)) {
+    if (to && !an_day_parse(to, &p.to_day)) {
         cli_error("--to: '%s' is not a YYYY-MM-DD date", to);
         return 2;
     }
-    if (f.from_day != AN_NO_DAY && f.to_day != AN_NO_DAY && f.to_day < f.from_day) {
+    if (p.from_day != AN_NO_DAY && p.to_day != AN_NO_DAY && p.to_day < p.from_day) {
         cli_error("--to is before --from");
         return 2;
     }
-    if (from) first = an_day_month(f.from_day);
-    if (to) last = an_day_month(f.to_day);
+    p.empty_month = an_day_month((int64_t)(time(NULL) / 86400));
 
-    /* Context months before the period: the previous month for growth, band changes and alerts; a
-     * year of history for a one-month forecast. */
-    int32_t extra = view == rp_forecast ? (month ? AN_FC_WINDOW - 1 : 0) : 1;
-    an_filter load = f;
-    if (first >= 0) load.from_day = an_month_first_day(first - extra >= 0 ? first - extra : 0);
-
-    an_data d = {0};
-    cirrus_err err = {{0}};
+    rp_source src = {db, ledger};
     char source[600];
-    cirrus_status st;
-    if (ledger) {
+    if (ledger)
         snprintf(source, sizeof source, "ledger file %s", ledger);
-        st = an_ledger_read(ledger, &load, &d, &err);
-    } else {
+    else
         snprintf(source, sizeof source, "store %s", db);
-        st = rp_load_store(db, &load, &d, &err);
-    }
+    an_report_input in;
+    cirrus_err err = {{0}};
+    cirrus_status st = an_report_load(&p, read_source, &src, &in, &err);
+    if (st == CIRRUS_OK) st = an_report_build(&in, &err);
     if (st != CIRRUS_OK) {
         cli_error("%s", err.msg);
-        an_data_free(&d);
+        an_report_input_free(&in);
         return 1;
     }
-    /* Context months load whole; inside the period only days from --from on count. */
-    if (from) {
-        size_t k = 0;
-        for (size_t i = 0; i < d.n; i++)
-            if (!(d.r[i].day != AN_NO_DAY && d.r[i].month >= first && d.r[i].day < f.from_day)) d.r[k++] = d.r[i];
-        d.n = k;
-    }
+    c.rep = in.rep;
     c.rep.source = source;
-    c.budgets = d.budgets;
-    c.n_budgets = d.n_budgets;
-
-    /* Months from the data where the period leaves them open. */
-    int32_t dmin = INT32_MAX, dmax = -1;
-    for (size_t i = 0; i < d.n; i++) {
-        if (d.r[i].month < dmin) dmin = d.r[i].month;
-        if (d.r[i].month > dmax) dmax = d.r[i].month;
-    }
-    if (dmax < 0) { /* no usage at all: report the current month as empty rather than fail */
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        dmin = dmax = (int32_t)((tm.tm_year + 1900) * 12 + tm.tm_mon);
-    }
-    bool ctx_month = first >= 0; /* an explicit start: the month(s) before it were loaded as context */
-    if (first < 0) first = last >= 0 && dmin > last ? last : dmin;
-    if (last < 0) last = dmax < first ? first : dmax;
-    if (last < first) last = first;
-    int32_t cube_first = ctx_month ? (first - extra >= 0 ? first - extra : 0) : first;
-    /* A forecast's context months are its history; the other reports start at the period. */
-    c.rep.r0 = view == rp_forecast ? 0 : (size_t)(first - cube_first);
-    c.rep.from_day = f.from_day != AN_NO_DAY ? f.from_day : an_month_first_day(first);
-    c.rep.to_day = f.to_day != AN_NO_DAY ? f.to_day : an_month_first_day(last) + an_month_days(last) - 1;
-
-    an_cube *cube = NULL;
-    st = an_cube_build(d.r, d.n, cube_first, last, &cube, &err);
-    if (st != CIRRUS_OK) {
-        cli_error("%s", err.msg);
-        an_data_free(&d);
-        return 1;
-    }
-    c.rep.cube = cube;
+    c.budgets = in.data.budgets;
+    c.n_budgets = in.data.n_budgets;
     int rc = view(&c);
-    an_cube_free(cube);
-    an_data_free(&d);
+    an_report_input_free(&in);
     return rc;
 }

@@ -668,6 +668,94 @@ static void test_reports(void) {
     an_cube_free(cube);
 }
 
+/* A source for an_report_load: every record of `all` (the cube skips what is outside), and the filter
+ * it was asked for. */
+typedef struct {
+    const an_record *all;
+    size_t n;
+    an_filter asked;
+    bool fail;
+} fake_source;
+
+static cirrus_status fake_read(void *arg, const an_filter *f, an_data *out, cirrus_err *err) {
+    fake_source *s = arg;
+    s->asked = *f;
+    if (s->fail) return cirrus_errf(err, CIRRUS_ERR_IO, "source failed");
+    for (size_t i = 0; i < s->n; i++) {
+        cirrus_status st = an_data_push(out, &s->all[i], err);
+        if (st != CIRRUS_OK) return st;
+    }
+    return CIRRUS_OK;
+}
+
+static int64_t D(const char *s) {
+    int64_t d = AN_NO_DAY;
+    an_day_parse(s, &d);
+    return d;
+}
+
+static void test_report_period(void) {
+    an_record r[] = {rec("a", "payg", "m", "2024-01-20", 10, 0, 0, 0), rec("a", "payg", "m", "2024-02-05", 20, 0, 0, 0),
+                     rec("b", "payg", "m", "2024-02", 30, 0, 0, 0), rec("a", "payg", "m", "2024-02-12", 40, 0, 0, 0),
+                     rec("b", "payg", "m", "2024-04-01", 50, 0, 0, 0)};
+    fake_source src = {r, 5, {0, 0, false}, false};
+    an_report_input in;
+    cirrus_err e;
+
+    /* one month: the month before is context, the report starts after it */
+    an_period p = {M("2024-03"), AN_NO_DAY, AN_NO_DAY, false, true, M("2030-01")};
+    CHECK(an_report_load(&p, fake_read, &src, &in, &e) == CIRRUS_OK);
+    CHECK(src.asked.from_day == D("2024-02-01") && src.asked.to_day == D("2024-03-31") && src.asked.exclude_simulated);
+    CHECK(in.first_month == M("2024-03") && in.last_month == M("2024-03") && in.cube_first == M("2024-02"));
+    CHECK(in.rep.r0 == 1 && in.rep.from_day == D("2024-03-01") && in.rep.to_day == D("2024-03-31"));
+    CHECK(in.rep.excluded_simulated);
+    CHECK(an_report_build(&in, &e) == CIRRUS_OK && in.rep.cube == in.cube && in.cube->n_months == 2);
+    an_report_input_free(&in);
+
+    /* a forecast for one month: a year of history, all of it the report */
+    p.forecast = true;
+    CHECK(an_report_load(&p, fake_read, &src, &in, &e) == CIRRUS_OK);
+    CHECK(src.asked.from_day == D("2023-04-01") && in.cube_first == M("2023-04") && in.rep.r0 == 0);
+    an_report_input_free(&in);
+
+    /* from a day, open end: January loads whole as context, February only from the 10th (a
+     * month-granular record cannot be split), the last month from the data */
+    an_period q = {-1, D("2024-02-10"), AN_NO_DAY, false, false, M("2030-01")};
+    CHECK(an_report_load(&q, fake_read, &src, &in, &e) == CIRRUS_OK);
+    CHECK(src.asked.from_day == D("2024-01-01") && src.asked.to_day == AN_NO_DAY);
+    CHECK(in.data.n == 4); /* 2024-02-05 dropped */
+    for (size_t i = 0; i < in.data.n; i++) CHECK(in.data.r[i].day != D("2024-02-05"));
+    CHECK(in.first_month == M("2024-02") && in.last_month == M("2024-04") && in.cube_first == M("2024-01"));
+    CHECK(in.rep.r0 == 1 && in.rep.from_day == D("2024-02-10") && in.rep.to_day == D("2024-04-30"));
+    an_report_input_free(&in);
+
+    /* a forecast from a day has no context: the period (from its first month) is the history */
+    q.forecast = true;
+    CHECK(an_report_load(&q, fake_read, &src, &in, &e) == CIRRUS_OK);
+    CHECK(src.asked.from_day == D("2024-02-01") && in.data.n == 4 && in.cube_first == M("2024-02") && in.rep.r0 == 0);
+    an_report_input_free(&in);
+
+    /* no usage and no bounds: the caller's current month, empty */
+    src.n = 0;
+    an_period open = {-1, AN_NO_DAY, AN_NO_DAY, false, false, M("2030-01")};
+    CHECK(an_report_load(&open, fake_read, &src, &in, &e) == CIRRUS_OK);
+    CHECK(in.first_month == M("2030-01") && in.last_month == M("2030-01") && in.rep.r0 == 0);
+    CHECK(an_report_build(&in, &e) == CIRRUS_OK && in.cube->n_months == 1 && in.cube->sum.revenue == 0);
+    an_report_input_free(&in);
+
+    /* a period ending before the data starts: the end month, empty */
+    src.n = 5;
+    an_period before = {-1, AN_NO_DAY, D("2023-06-15"), false, false, M("2030-01")};
+    CHECK(an_report_load(&before, fake_read, &src, &in, &e) == CIRRUS_OK);
+    CHECK(in.first_month == M("2023-06") && in.last_month == M("2023-06") && in.rep.from_day == D("2023-06-01"));
+    an_report_input_free(&in);
+
+    /* the source's failure is the load's */
+    src.fail = true;
+    CHECK(an_report_load(&p, fake_read, &src, &in, &e) == CIRRUS_ERR_IO && in.first_month == -1);
+    an_report_input_free(&in);
+}
+
 int main(void) {
     test_dates();
     test_concentration();
@@ -677,5 +765,6 @@ int main(void) {
     test_alerts();
     test_ledger_file();
     test_reports();
+    test_report_period();
     return check_done("test_analytics");
 }
