@@ -231,6 +231,8 @@ INLINE void mdot_q4_0_nr(int64_t n, const block_q4_0 *w, const uint8_t *x, size_
  * which other rows shared the batch: kn_matmul is batch-invariant. RM and RN are compile-time
  * constants in each instantiation (GEMM_WRAPPER) so the accumulators live in registers. */
 
+/* Software prefetch distance for weight streams (packed tiles, q6_K rows): see packed_step. */
+#define PACKED_PF_DIST 4096
 #define TILE_MMAX 8
 #define TILE_NMAX 8
 #define FOR_M _Pragma("GCC unroll 8") for (int m = 0; m < RM; m++)
@@ -393,7 +395,6 @@ INLINE void gemm_q4_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
  * and stays well inside L1. Decode, Q4_0 tinyllama, 2 threads, means of 5-7 alternating runs:
  * 35.7 tok/s prefetching the same block of the next group (9-25 KiB ahead), 38.0-38.4 at 2-4 KiB
  * ahead, 36-37 at 6-8 KiB, 31-33 with no prefetch; prefill unchanged. */
-#define PACKED_PF_DIST 4096
 INLINE const uint8_t *packed_step(const uint8_t *w, int64_t i, const size_t bs) {
     const char *pf = (const char *)w + (size_t)i * bs + PACKED_PF_DIST;
     _Pragma("GCC unroll 18") for (size_t p = 0; p < (bs + 63) / 64; p++) _mm_prefetch(pf + 64 * p, _MM_HINT_T0);
@@ -543,6 +544,9 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
     __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t i = 0; i < n / QK_K; i++) {
+        /* a row's blocks are one stream: pull it in PACKED_PF_DIST ahead, as the packed tiles do */
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++)
+            _mm_prefetch((const char *)(w + i) + PACKED_PF_DIST + 64 * p, _MM_HINT_T0);
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)w[i].scales);
         const float d = f16(w[i].d);
         __m256i sumi[TILE_NMAX];
