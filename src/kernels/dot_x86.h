@@ -860,6 +860,29 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
         assert(!"gemm tile out of range");                                                         \
     }
 
+/* Packed tiles (kernels_impl.h) always take a whole group of KN_PACK_ROWS weight rows: one
+ * instantiation per activation-row count. */
+#define GEMM_PK_CALL(IMPL, NR, RN)                                                                 \
+    case RN:                                                                                       \
+        if (RN <= NR) {                                                                            \
+            IMPL(n, (const uint8_t *)w, ws, (const uint8_t *)x, xs, KN_PACK_ROWS, RN, y, ys);     \
+            return;                                                                                \
+        }                                                                                          \
+        break;
+#define GEMM_PK_WRAPPER(NAME, IMPL, NR)                                                            \
+    static_assert(NR <= TILE_NMAX, "tile too large");                                              \
+    static void NAME(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx, \
+                     float *y, size_t ys) {                                                        \
+        assert(nw == KN_PACK_ROWS);                                                                \
+        (void)nw;                                                                                  \
+        switch (nx) {                                                                              \
+            GEMM_PK_CALL(IMPL, NR, 1) GEMM_PK_CALL(IMPL, NR, 2) GEMM_PK_CALL(IMPL, NR, 3)          \
+            GEMM_PK_CALL(IMPL, NR, 4) GEMM_PK_CALL(IMPL, NR, 5) GEMM_PK_CALL(IMPL, NR, 6)          \
+            GEMM_PK_CALL(IMPL, NR, 7) GEMM_PK_CALL(IMPL, NR, 8)                                    \
+        }                                                                                          \
+        assert(!"gemm tile out of range");                                                         \
+    }
+
 /* Tile shapes (rows of W x rows of activations), chosen with llvm-mca -mcpu=znver3 and timing on
  * Zen 3: q4_0 is register-bound at 8 x 4 (8 weight vectors + 4 accumulators); q8_0 keeps one
  * weight row against eight activation rows, which amortises the weight's load, abs and scale
@@ -867,38 +890,28 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 #define TILE_Q4_0 8, 4
 #define TILE_Q8_0 1, 8
 #define TILE_Q4_K 8, 4
-#define TILE_Q4_0X8 8, 4
-#define TILE_Q4_KX8 8, 4
+#define TILE_Q4_0X8_NR 4 /* packed: KN_PACK_ROWS x this */
+#define TILE_Q4_KX8_NR 4
 #define TILE_Q6_K 1, 8
 #define GEMM_WRAPPER_(NAME, IMPL, TILE) GEMM_WRAPPER(NAME, IMPL, TILE)
-#define TILE_M_OF(MR, NR) MR
-#define TILE_N_OF(MR, NR) NR
-#define TM(TILE) TILE_M_OF(TILE)
-#define TN(TILE) TILE_N_OF(TILE)
 GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
 GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
 GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
-GEMM_WRAPPER_(gemm_q4_0x8, gemm_q4_0x8_t, TILE_Q4_0X8)
-GEMM_WRAPPER_(gemm_q4_Kx8, gemm_q4_Kx8_t, TILE_Q4_KX8)
+GEMM_PK_WRAPPER(gemm_q4_0x8, gemm_q4_0x8_t, TILE_Q4_0X8_NR)
+GEMM_PK_WRAPPER(gemm_q4_Kx8, gemm_q4_Kx8_t, TILE_Q4_KX8_NR)
 GEMM_WRAPPER_(gemm_q6_K, gemm_q6_K_t, TILE_Q6_K)
 
+#define SET_GEMM(TYPE, FN, MR, NR) (t->gemm[TYPE] = FN, t->gemm_mr[TYPE] = MR, t->gemm_nr[TYPE] = NR)
+#define SET_GEMM_(TYPE, FN, TILE) SET_GEMM(TYPE, FN, TILE) /* TILE expands to MR, NR first */
+#define SET_GEMM_PK(TYPE, FN, NR) (t->gemm_pk[TYPE] = FN, t->gemm_pk_nr[TYPE] = NR)
+
 void KN_X86_FILL(kn_isa_table *t) {
-    t->gemm[KN_Q4_0] = gemm_q4_0;
-    t->gemm_mr[KN_Q4_0] = TM(TILE_Q4_0);
-    t->gemm_nr[KN_Q4_0] = TN(TILE_Q4_0);
-    t->gemm[KN_Q8_0] = gemm_q8_0;
-    t->gemm_mr[KN_Q8_0] = TM(TILE_Q8_0);
-    t->gemm_nr[KN_Q8_0] = TN(TILE_Q8_0);
-    t->gemm[KN_Q4_K] = gemm_q4_K;
-    t->gemm_mr[KN_Q4_K] = TM(TILE_Q4_K);
-    t->gemm_nr[KN_Q4_K] = TN(TILE_Q4_K);
-    t->gemm_pk[KN_Q4_0] = gemm_q4_0x8;
-    t->gemm_pk_nr[KN_Q4_0] = TN(TILE_Q4_0X8);
-    t->gemm[KN_Q6_K] = gemm_q6_K;
-    t->gemm_mr[KN_Q6_K] = TM(TILE_Q6_K);
-    t->gemm_nr[KN_Q6_K] = TN(TILE_Q6_K);
-    t->gemm_pk[KN_Q4_K] = gemm_q4_Kx8;
-    t->gemm_pk_nr[KN_Q4_K] = TN(TILE_Q4_KX8);
+    SET_GEMM_(KN_Q4_0, gemm_q4_0, TILE_Q4_0);
+    SET_GEMM_(KN_Q8_0, gemm_q8_0, TILE_Q8_0);
+    SET_GEMM_(KN_Q4_K, gemm_q4_K, TILE_Q4_K);
+    SET_GEMM_(KN_Q6_K, gemm_q6_K, TILE_Q6_K);
+    SET_GEMM_PK(KN_Q4_0, gemm_q4_0x8, TILE_Q4_0X8_NR);
+    SET_GEMM_PK(KN_Q4_K, gemm_q4_Kx8, TILE_Q4_KX8_NR);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;

@@ -95,6 +95,14 @@ static void attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const u
 F16C_INLINE __m256 ld8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 F16C_INLINE void st8(uint16_t *p, __m256 v) { _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
+/* ggml_vec_dot_f16's reduction of its four 8-lane accumulators, in its order. */
+F16C_INLINE double reduce4(__m256 s0, __m256 s1, __m256 s2, __m256 s3) {
+    const __m256 t = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    return (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+
 F16C_INLINE float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) {
     const int64_t np = n & ~(int64_t)(F16_STEP - 1);
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
@@ -104,10 +112,7 @@ F16C_INLINE float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) 
         s2 = _mm256_fmadd_ps(ld8(x + i + 16), ld8(y + i + 16), s2);
         s3 = _mm256_fmadd_ps(ld8(x + i + 24), ld8(y + i + 24), s3);
     }
-    const __m256 t = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
-    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-    const __m128 t1 = _mm_hadd_ps(t0, t0);
-    double sumf = (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    double sumf = reduce4(s0, s1, s2, s3);
     for (int64_t i = np; i < n; i++) sumf += (double)(h2f(x[i]) * h2f(y[i]));
     return (float)sumf;
 }
@@ -139,10 +144,7 @@ F16C_INLINE float dot_f32w(const float *kf, const float *qf, int64_t n) {
         s2 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 16), _mm256_load_ps(qf + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 24), _mm256_load_ps(qf + i + 24), s3);
     }
-    const __m256 t = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
-    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
-    const __m128 t1 = _mm_hadd_ps(t0, t0);
-    double sumf = (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    double sumf = reduce4(s0, s1, s2, s3);
     for (int64_t i = np; i < n; i++) sumf += (double)(kf[i] * qf[i]);
     return (float)sumf;
 }
