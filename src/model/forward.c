@@ -171,12 +171,12 @@ static void matmul(mdl_ctx *c, const mdl_weight *w, const float *x, int64_t T, f
     kn_matmul_n(c->pool, 1, &m, x, T, &y);
 }
 
-/* Matrices that read the same input in one call: x is quantized once and one pool run does all. */
-static void matmul_n(mdl_ctx *c, const mdl_weight *w0, float *y0, const mdl_weight *w1, float *y1,
-                    const mdl_weight *w2, float *y2, const float *x, int64_t T) {
-    const kn_matrix m[3] = {as_matrix(w0), as_matrix(w1), w2 ? as_matrix(w2) : (kn_matrix){0}};
-    float *const y[3] = {y0, y1, y2};
-    kn_matmul_n(c->pool, w2 ? 3 : 2, m, x, T, y);
+/* n (<= 3) matrices that read the same input in one call: x is quantized once and one pool run
+ * does them all; y[i] = x . w[i]^T. */
+static void matmul_n(mdl_ctx *c, int n, const mdl_weight *const w[], float *const y[], const float *x, int64_t T) {
+    kn_matrix m[3];
+    for (int i = 0; i < n; i++) m[i] = as_matrix(w[i]);
+    kn_matmul_n(c->pool, n, m, x, T, y);
 }
 
 /* ---- attention --------------------------------------------------------------------------- */
@@ -259,7 +259,8 @@ cirrus_status mdl_forward(mdl_ctx *c, const mdl_batch *b, const float **logits, 
     for (int il = 0; il < hp->n_layer; il++) {
         const mdl_layer *l = &m->layers[il];
         rmsnorm(c->xb, c->x, l->attn_norm, T, C, hp->norm_eps);
-        matmul_n(c, &l->wq, c->q, &l->wk, c->k, &l->wv, c->v, c->xb, T); /* (T, QD) (T, KVD) (T, KVD) */
+        matmul_n(c, 3, (const mdl_weight *const[]){&l->wq, &l->wk, &l->wv}, (float *const[]){c->q, c->k, c->v},
+                 c->xb, T); /* (T, QD) (T, KVD) (T, KVD) */
         add_bias(c->q, l->bq, T, QD);
         add_bias(c->k, l->bk, T, KVD);
         add_bias(c->v, l->bv, T, KVD);
@@ -278,7 +279,8 @@ cirrus_status mdl_forward(mdl_ctx *c, const mdl_batch *b, const float **logits, 
         for (int64_t i = 0; i < T * C; i++) c->x[i] += c->xb[i];
 
         rmsnorm(c->xb, c->x, l->ffn_norm, T, C, hp->norm_eps);
-        matmul_n(c, &l->w_gate, c->hb, &l->w_up, c->hb2, NULL, NULL, c->xb, T); /* (T, F) each */
+        matmul_n(c, 2, (const mdl_weight *const[]){&l->w_gate, &l->w_up}, (float *const[]){c->hb, c->hb2}, c->xb,
+                 T); /* (T, F) each */
         swiglu(c, c->hb, c->hb2, T * F);
         matmul(c, &l->w_down, c->hb, T, c->xb); /* (T, C) */
         for (int64_t i = 0; i < T * C; i++) c->x[i] += c->xb[i];
