@@ -148,7 +148,7 @@ static cirrus_status rd_u64(rd *r, const char *field, uint64_t *out) {
 
 /* A string is checked against the bytes left before it is "read" (it is only pointed at). */
 static cirrus_status rd_str(rd *r, const char *field, gguf_str *out) {
-    uint64_t at = r->pos, len;
+    uint64_t at = r->pos, len = 0; /* = 0: -O3 cannot see that a failed read returns first */
     cirrus_status st = rd_u64(r, field, &len);
     if (st) return st;
     if (len > left(r))
@@ -195,7 +195,7 @@ static void decode_scalar(gguf_type t, const uint8_t *p, gguf_value *v) {
  * one, 1 for a kv's own array. */
 static cirrus_status rd_array(rd *r, gguf_array *a, int depth) {
     uint64_t at = r->pos;
-    uint32_t et;
+    uint32_t et = 0;
     cirrus_status st = rd_u32(r, "array element type", &et);
     if (st) return st;
     if (et >= GGUF_TYPE_COUNT)
@@ -203,7 +203,7 @@ static cirrus_status rd_array(rd *r, gguf_array *a, int depth) {
     if (et == GGUF_TYPE_ARRAY && depth >= GGUF_MAX_NEST)
         return fail(r, CIRRUS_ERR_RANGE, at, "array element type",
                     "arrays nested deeper than %d levels", GGUF_MAX_NEST);
-    uint64_t n_at = r->pos, n;
+    uint64_t n_at = r->pos, n = 0;
     if ((st = rd_u64(r, "array length", &n))) return st;
     a->type = (gguf_type)et;
     a->n = n;
@@ -367,7 +367,7 @@ static cirrus_status parse_kvs(rd *r) {
             return fail(r, CIRRUS_ERR_FORMAT, key_at, "key", "duplicate key (first at kv #%" PRId64 ")",
                         dup);
         uint64_t type_at = r->pos;
-        uint32_t t;
+        uint32_t t = 0;
         if ((st = rd_u32(r, "type", &t))) return st;
         if (t >= GGUF_TYPE_COUNT)
             return fail(r, CIRRUS_ERR_FORMAT, type_at, "type", "unknown value type %" PRIu32, t);

@@ -118,7 +118,7 @@ void kn_mdot_q4_0_q8_0_scalar(int64_t n, const void *w, const void *x, size_t xs
  * supplies the offset, so sum(q x) + s = sum((q - 8) x) exactly). */
 void kn_gemm_q4_0x8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
                            float *y, size_t ys) {
-    (void)ws, (void)xs;
+    (void)ws, (void)xs, (void)nw;
     assert(nw == KN_PACK_ROWS && nx >= 1 && nx <= KN_PANEL_MAX);
     const uint8_t *wp = w, *xp = x;
     for (int m = 0; m < KN_PACK_ROWS; m++) {
@@ -195,7 +195,7 @@ void kn_mdot_q4_K_q8_K_scalar(int64_t n, const void *w, const void *x, size_t xs
  * order is its own `sum += c`, bit for bit. */
 void kn_gemm_q4_Kx8_scalar(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx,
                            float *y, size_t ys) {
-    (void)ws;
+    (void)ws, (void)nw;
     assert(nw == KN_PACK_ROWS && nx >= 1);
     for (int m = 0; m < KN_PACK_ROWS; m++) {
         for (int r = 0; r < nx; r++) {
