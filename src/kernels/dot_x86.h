@@ -389,6 +389,11 @@ INLINE void gemm_q4_0_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     else FOR_M gemm_q4_0_1(n, w + (size_t)m * ws, x, RN, y + m, ys);
 }
 
+/* Keeps v in a register as computed here: GCC otherwise re-associates a chain of integer adds
+ * into a tree whose operands all stay live, and spills them (gemm_q4_0x8_t without it: 101-109
+ * GFLOP/s on one core instead of 150-155, 5632x2048 at T = 512). */
+#define REG_BARRIER(v) __asm__("" : "+x"(v))
+
 /* Block i (bs bytes) of a packed group, after prefetching PACKED_PF_DIST bytes further along: the
  * groups of a matrix are one sequential stream, and a task's stretch of it is too short for the
  * hardware prefetcher alone. 4 KiB covers the memory latency at one core's share of the bandwidth
@@ -403,25 +408,41 @@ INLINE const uint8_t *packed_step(const uint8_t *w, int64_t i, const size_t bs) 
 
 /* q4_0 weights in kn_pack's layout (kernels_impl.h): gemm_q4_0_8 without the transpose. A group's
  * block is 144 contiguous bytes -- the eight f16 scales, then W[0..3] as the tile wants them -- so
- * the eight rows are one sequential stream, prefetched ahead as it goes (packed_step). Same
- * arithmetic as gemm_q4_0_8, lane for lane. */
+ * the eight rows are one sequential stream, prefetched ahead as it goes (packed_step).
+ *
+ * Same arithmetic as q4_0_8_step, lane for lane (int16 sums are exact, so their order is free),
+ * in the other loop order: one weight vector at a time against every activation row, each row
+ * with its own int16 sum. gemm_q4_0_8's order keeps W[0..7], four accumulators, the scales, the
+ * ones and temporaries live at once -- more than AVX2's 16 registers, and GCC spilled the
+ * accumulators and W to the stack on every block. This order needs 14. */
 INLINE void gemm_q4_0x8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
                           const int RN, float *y, size_t ys) {
     (void)ws, (void)xs, (void)RM;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc[TILE_NMAX];
     FOR_N acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK4_0; i++) {
         const uint8_t *b = packed_step(w, i, KN_PACK_ROWS * sizeof(block_q4_0));
-        __m256i W[8];
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        const uint8_t *xq = xp + 8 * RN; /* row r's quants at xq + QK8_0 * r */
+        __m256i a[TILE_NMAX];
         _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * k));
-            W[k + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-            W[k] = _mm256_and_si256(v, m4);
+            const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            FOR_N {
+                const uint8_t *q = xq + QK8_0 * r;
+                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(ld_i32(q + 4 * k))),
+                                                   _mm256_maddubs_epi16(hi, _mm256_set1_epi32(ld_i32(q + 16 + 4 * k))));
+                a[r] = k ? _mm256_add_epi16(a[r], p) : p;
+                REG_BARRIER(a[r]);
+            }
         }
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
-        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
-        q4_0_8_step(W, dw, xp, RN, acc);
+        FOR_N {
+            const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(a[r], ones), _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r))));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ld_f32(xp + 4 * r))), _mm256_cvtepi32_ps(s),
+                                     acc[r]);
+        }
     }
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
@@ -754,10 +775,43 @@ INLINE void gemm_q4_K_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
+/* Packed q4_K (kn_pack's layout): gemm_q4_K_8's arithmetic in the loop order of gemm_q4_0x8_t --
+ * per sub-block, one weight vector at a time (loaded and its nibbles taken once) against every
+ * activation row, each row with its own int16 sum; int sums are exact, so the order changes no
+ * bit. gemm_q4_K_8 keeps T[0..7], the scales and the sums live together and GCC spilled them on
+ * every block (282 stack accesses in the AVX2 tile). */
 INLINE void gemm_q4_Kx8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
                           const int RN, float *y, size_t ys) {
-    (void)RM;
-    gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys, true);
+    (void)RM, (void)ws;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 acc[TILE_NMAX];
+    FOR_N acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *b = packed_step(w, i, KN_PACK_ROWS * sizeof(block_q4_K));
+        __m256i h4[4];
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) h4[k] = _mm256_loadu_si256((const __m256i *)(b + 32 * k));
+        q4_K_8_scales sc;
+        q4_K_8_unpack_scales(h4, &sc);
+        __m256i sumi[TILE_NMAX];
+        FOR_N sumi[r] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; j++) { /* sub-block j: chunk j / 2, low (even j) or high nibbles */
+            const uint8_t *tq = b + 128 + 256 * (j / 2);
+            __m256i a16[TILE_NMAX];
+            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(tq + 32 * k));
+                const __m256i q = j & 1 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) : _mm256_and_si256(v, m4);
+                FOR_N {
+                    const uint8_t *a = (const uint8_t *)XBLK(block_q8_K, r, i)->qs + 32 * j + 4 * k;
+                    const __m256i p = _mm256_maddubs_epi16(q, _mm256_set1_epi32(ld_i32(a)));
+                    a16[r] = k ? _mm256_add_epi16(a16[r], p) : p;
+                    REG_BARRIER(a16[r]);
+                }
+            }
+            FOR_N sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(a16[r], sc.scv[j]));
+        }
+        q4_K_8_finish(&sc, sumi, x, xs, i, RN, acc);
+    }
+    FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
 INLINE void gemm_q4_K_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
