@@ -572,6 +572,12 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
         const float d = f16(w[i].d);
         __m256i sumi[TILE_NMAX];
         _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
+        /* scale pair (sc_g, sc_g+1) for g = 8h + 2k: dword g/2 of the int16 scales broadcast, then
+         * its low int16 to the low half and its high one to the high half: two shuffles instead of
+         * two scalar loads, two broadcasts and an insert. */
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        const __m256i halves = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+                                                2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
         _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
@@ -583,15 +589,13 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
                                                : _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4);
                 const __m256i highbits = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
                 const __m256i q = _mm256_or_si256(lowbits, _mm256_slli_epi16(highbits, 4));
-                const int g = 8 * h + 2 * k;
-                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(w[i].scales[g + 1]), _mm_set1_epi16(w[i].scales[g]));
+                const __m256i s = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(4 * h + k)), halves);
                 _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {
                     const int8_t *a = XBLK(block_q8_K, r, i)->qs + 128 * h + 32 * k;
                     sumi[r] = DPWSSD(sumi[r], _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a)), s);
                 }
             }
         }
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         float xd[TILE_NMAX] = {0};
         _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {
             const block_q8_K *xb = XBLK(block_q8_K, r, i);
