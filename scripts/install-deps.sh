@@ -13,6 +13,7 @@ PACKAGES=(
   libsodium-dev                      # key hashing, keyed PRFs, randomness
   libsqlite3-dev                     # the embedded store
   curl                               # the HTTP tests drive cirrus serve with it
+  jq                                 # scripts/bench/vs_llamacpp.sh (and its test) read JSON with it
   chromium                           # the console's browser test (playwright-core drives it)
 )
 # Node.js and npm run the OpenAI SDK integration test and build the console. Machines of this kind
