@@ -446,6 +446,10 @@ static void gen_resume(void *ud, http_req *r) {
         return;
     }
     g->finished = true;
+    /* A client that left while this thread was not looking (a busy machine can keep it from
+     * running for a whole short generation) has still left: the log and the ledger say so. Its
+     * tokens were generated and are billed either way. */
+    if (!g->peer_gone && http_req_peer_closed(r)) g->peer_gone = true;
     meter_settle(g, true);
     reply_whole(g, r);
 }

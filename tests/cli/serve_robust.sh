@@ -7,8 +7,10 @@ source "$(dirname "$0")/serve_common.bash"
 ulimit -n 4096 2>/dev/null || true
 start_server --timeout 2 --max-connections 700
 CHAT='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":4}'
-LONG='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":400,"temperature":1,"stream":true}'
-LONG_WHOLE='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":401,"temperature":1}'
+# The long requests cannot end early (end-of-text, id 2, is banned): only the client leaving
+# stops them, so the checks below cannot pass or fail by a story's length.
+LONG='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":400,"temperature":1,"stream":true,"logit_bias":{"2":-100}}'
+LONG_WHOLE='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":401,"temperature":1,"logit_bias":{"2":-100}}'
 ok_chat() { post /v1/chat/completions "$CHAT" --max-time 5; [ "$CODE" = 200 ]; }
 # raw_request FD BODY: a POST to chat completions written on an open /dev/tcp descriptor
 raw_request() {
