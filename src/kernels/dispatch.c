@@ -48,8 +48,10 @@ static void fill_scalar(kn_isa_table *t) {
     t->mdot[KN_Q5_K] = kn_mdot_q5_K_q8_K_scalar;
     t->mdot[KN_Q6_K] = kn_mdot_q6_K_q8_K_scalar;
     t->gemm_pk[KN_Q4_0] = kn_gemm_q4_0x8_scalar;
+    t->gemm_pk_mr[KN_Q4_0] = KN_PACK_ROWS;
     t->gemm_pk_nr[KN_Q4_0] = 4;
     t->gemm_pk[KN_Q4_K] = kn_gemm_q4_Kx8_scalar;
+    t->gemm_pk_mr[KN_Q4_K] = KN_PACK_ROWS;
     t->gemm_pk_nr[KN_Q4_K] = 4;
     t->quantize_q8_0 = kn_quantize_row_q8_0_ref;
     t->quantize_q8_0x = kn_quantize_row_q8_0x_ref;
@@ -68,6 +70,7 @@ static void inherit(kn_isa_table *t, const kn_isa_table *below) {
         }
         if (!t->gemm_pk[i]) {
             t->gemm_pk[i] = below->gemm_pk[i];
+            t->gemm_pk_mr[i] = below->gemm_pk_mr[i];
             t->gemm_pk_nr[i] = below->gemm_pk_nr[i];
         }
     }

@@ -447,6 +447,60 @@ INLINE void gemm_q4_0x8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t 
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
+/* Two packed q4_0 groups (16 rows) against one panel, for prefill and batched decode (bound by
+ * the FP pipes, where a broadcast from memory takes one on Zen 3): each of x's broadcasts now
+ * feeds both groups' vpmaddubsw, so per (group, row, block) the tile spends 5 broadcasts instead
+ * of 10. The 2 x RN int16 sums, two weight vectors and one pair of broadcasts fill the 16
+ * registers; the float accumulators live in memory (a load and a store per block, off the FP
+ * pipes). Same arithmetic as gemm_q4_0x8_t, lane for lane. */
+INLINE void gemm_q4_0x16_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, const int RN, float *y,
+                           size_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const uint8_t *w1 = w + KN_PACK_ROWS * ws; /* the second group */
+    _Alignas(32) float acc[2][TILE_NMAX][8];
+    memset(acc, 0, sizeof acc);
+    for (int64_t i = 0; i < n / QK4_0; i++) {
+        const uint8_t *b0 = packed_step(w, i, KN_PACK_ROWS * sizeof(block_q4_0));
+        const uint8_t *b1 = packed_step(w1, i, KN_PACK_ROWS * sizeof(block_q4_0));
+        const uint8_t *xp = x + (size_t)i * KN_PANEL_BLOCK(RN);
+        const uint8_t *xq = xp + 8 * RN;
+        __m256i a0[TILE_NMAX], a1[TILE_NMAX];
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+            const __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + 16 + 32 * k));
+            const __m256i v1 = _mm256_loadu_si256((const __m256i *)(b1 + 16 + 32 * k));
+            const __m256i lo0 = _mm256_and_si256(v0, m4), hi0 = _mm256_and_si256(_mm256_srli_epi16(v0, 4), m4);
+            const __m256i lo1 = _mm256_and_si256(v1, m4), hi1 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), m4);
+            FOR_N {
+                const uint8_t *q = xq + QK8_0 * r;
+                const __m256i bl = _mm256_set1_epi32(ld_i32(q + 4 * k)), bh = _mm256_set1_epi32(ld_i32(q + 16 + 4 * k));
+                const __m256i p0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo0, bl), _mm256_maddubs_epi16(hi0, bh));
+                const __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo1, bl), _mm256_maddubs_epi16(hi1, bh));
+                a0[r] = k ? _mm256_add_epi16(a0[r], p0) : p0;
+                a1[r] = k ? _mm256_add_epi16(a1[r], p1) : p1;
+                REG_BARRIER(a0[r]);
+                REG_BARRIER(a1[r]);
+            }
+        }
+        const __m256i ones = _mm256_set1_epi16(1);
+        const __m256 dw0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b0));
+        const __m256 dw1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b1));
+        FOR_N {
+            const __m256i sx = _mm256_set1_epi32(ld_i32(xp + 4 * (RN + r)));
+            const __m256 dx = _mm256_set1_ps(ld_f32(xp + 4 * r));
+            const __m256i s0 = _mm256_add_epi32(_mm256_madd_epi16(a0[r], ones), sx);
+            const __m256i s1 = _mm256_add_epi32(_mm256_madd_epi16(a1[r], ones), sx);
+            _mm256_store_ps(acc[0][r], _mm256_fmadd_ps(_mm256_mul_ps(dw0, dx), _mm256_cvtepi32_ps(s0),
+                                                       _mm256_load_ps(acc[0][r])));
+            _mm256_store_ps(acc[1][r], _mm256_fmadd_ps(_mm256_mul_ps(dw1, dx), _mm256_cvtepi32_ps(s1),
+                                                       _mm256_load_ps(acc[1][r])));
+        }
+    }
+    FOR_N {
+        _mm256_storeu_ps(y + r * ys, _mm256_load_ps(acc[0][r]));
+        _mm256_storeu_ps(y + r * ys + KN_PACK_ROWS, _mm256_load_ps(acc[1][r]));
+    }
+}
+
 /* ---- K-quants x q8_K ----------------------------------------------------------------------------
  * sumi (8 x int32) collects sum_j sc_j * (q . x over sub-block j) with the sub-block scale applied
  * in int16 (DPWSSD); its lanes and the mins term sum_j m_j * (bsums[2j] + bsums[2j+1]) are summed
@@ -955,21 +1009,39 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
 GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
 GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
-GEMM_PK_WRAPPER(gemm_q4_0x8, gemm_q4_0x8_t, TILE_Q4_0X8_NR)
+/* The packed q4_0 tile: one group (decode: one stream, prefetched) or two (nw = 16). */
+#define GEMM_PK2_CALL(RN)                                                                          \
+    case RN:                                                                                       \
+        if (RN <= TILE_Q4_0X8_NR) {                                                                \
+            if (nw == KN_PACK_ROWS) gemm_q4_0x8_t(n, w, ws, x, xs, KN_PACK_ROWS, RN, y, ys);       \
+            else gemm_q4_0x16_t(n, w, ws, x, RN, y, ys);                                           \
+            return;                                                                                \
+        }                                                                                          \
+        break;
+static_assert(TILE_Q4_0X8_NR <= TILE_NMAX, "tile too large");
+static void gemm_q4_0x8(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx, float *y,
+                        size_t ys) {
+    assert(nw == KN_PACK_ROWS || nw == 2 * KN_PACK_ROWS);
+    switch (nx) {
+        GEMM_PK2_CALL(1) GEMM_PK2_CALL(2) GEMM_PK2_CALL(3) GEMM_PK2_CALL(4)
+        GEMM_PK2_CALL(5) GEMM_PK2_CALL(6) GEMM_PK2_CALL(7) GEMM_PK2_CALL(8)
+    }
+    assert(!"gemm tile out of range");
+}
 GEMM_PK_WRAPPER(gemm_q4_Kx8, gemm_q4_Kx8_t, TILE_Q4_KX8_NR)
 GEMM_WRAPPER_(gemm_q6_K, gemm_q6_K_t, TILE_Q6_K)
 
 #define SET_GEMM(TYPE, FN, MR, NR) (t->gemm[TYPE] = FN, t->gemm_mr[TYPE] = MR, t->gemm_nr[TYPE] = NR)
 #define SET_GEMM_(TYPE, FN, TILE) SET_GEMM(TYPE, FN, TILE) /* TILE expands to MR, NR first */
-#define SET_GEMM_PK(TYPE, FN, NR) (t->gemm_pk[TYPE] = FN, t->gemm_pk_nr[TYPE] = NR)
+#define SET_GEMM_PK(TYPE, FN, MR, NR) (t->gemm_pk[TYPE] = FN, t->gemm_pk_mr[TYPE] = MR, t->gemm_pk_nr[TYPE] = NR)
 
 void KN_X86_FILL(kn_isa_table *t) {
     SET_GEMM_(KN_Q4_0, gemm_q4_0, TILE_Q4_0);
     SET_GEMM_(KN_Q8_0, gemm_q8_0, TILE_Q8_0);
     SET_GEMM_(KN_Q4_K, gemm_q4_K, TILE_Q4_K);
     SET_GEMM_(KN_Q6_K, gemm_q6_K, TILE_Q6_K);
-    SET_GEMM_PK(KN_Q4_0, gemm_q4_0x8, TILE_Q4_0X8_NR);
-    SET_GEMM_PK(KN_Q4_K, gemm_q4_Kx8, TILE_Q4_KX8_NR);
+    SET_GEMM_PK(KN_Q4_0, gemm_q4_0x8, 2 * KN_PACK_ROWS, TILE_Q4_0X8_NR);
+    SET_GEMM_PK(KN_Q4_K, gemm_q4_Kx8, KN_PACK_ROWS, TILE_Q4_KX8_NR);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;

@@ -209,9 +209,10 @@ typedef void (*kn_gemm_fn)(int64_t n, const void *w, size_t ws, int nw, const vo
  *     uint32 T[4][8][8]      T[c][k][m] = row m's qs dword 8c + k
  *   which are gemm_q4_K_8's registers after its transposes.
  *
- * A packed tile (gemm_pk) has the kn_gemm_fn contract with nw == KN_PACK_ROWS always, w pointing
- * at a group, ws the original row size, and X as the type's unpacked tile takes it (a q8_0 panel
- * of nx <= gemm_pk_nr rows for q4_0, q8_K rows for q4_K). */
+ * A packed tile (gemm_pk) has the kn_gemm_fn contract with nw a multiple of KN_PACK_ROWS, at most
+ * gemm_pk_mr (whole consecutive groups, w pointing at the first), ws the original row size, and X
+ * as the type's unpacked tile takes it (a q8_0 panel of nx <= gemm_pk_nr rows for q4_0, q8_K rows
+ * for q4_K). Whatever nw is, each (row, activation row) pair gets the same bits. */
 #define KN_PACK_ROWS 8
 
 /* Block i of row m (< KN_PACK_ROWS) of a packed group, back in the file's layout (block_q4_0 or
@@ -225,7 +226,7 @@ typedef struct {
     kn_gemm_fn gemm[KN_TYPE_COUNT];
     uint8_t gemm_mr[KN_TYPE_COUNT], gemm_nr[KN_TYPE_COUNT];
     kn_gemm_fn gemm_pk[KN_TYPE_COUNT]; /* tiles over packed weights (every tier has them) */
-    uint8_t gemm_pk_nr[KN_TYPE_COUNT];
+    uint8_t gemm_pk_mr[KN_TYPE_COUNT], gemm_pk_nr[KN_TYPE_COUNT];
     /* Activation quantizers (same results as the references, bit for bit). */
     void (*quantize_q8_0)(const float *x, block_q8_0 *y, int64_t n);
     void (*quantize_q8_0x)(const float *x, block_q8_0x *y, int64_t n);

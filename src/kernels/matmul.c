@@ -142,7 +142,7 @@ static void fast_task(void *arg, int64_t task, int ith) {
             const uint8_t *xa = c->xa + (size_t)t0 * c->xa_stride;
             for (int64_t m = m0; m < m1; m += w->mr) {
                 const int nw = (int)(m1 - m < w->mr ? m1 - m : w->mr);
-                assert(!w->packed || nw == KN_PACK_ROWS);
+                assert(!w->packed || nw % KN_PACK_ROWS == 0);
                 w->gemm(c->K, w->W + (size_t)m * w->w_stride, w->w_stride, nw, xa, c->xa_stride, nx,
                         w->y + t0 * w->M + m, (size_t)w->M);
             }
@@ -209,7 +209,9 @@ static int pick_kernel(const mm_ctx *c, mm_mat *w) {
     w->gemm = NULL;
     if (w->packed) {
         w->gemm = c->tab->gemm_pk[w->t];
-        w->mr = KN_PACK_ROWS;
+        /* Several groups per call where the tile is bound by arithmetic (their broadcasts of x
+         * shared); one group, one prefetched stream, where it is bound by reading W. */
+        w->mr = c->T > 2 ? c->tab->gemm_pk_mr[w->t] : KN_PACK_ROWS;
         w->nr = c->tab->gemm_pk_nr[w->t];
     } else if (c->tab->gemm[w->t]) {
         w->gemm = c->tab->gemm[w->t];

@@ -116,37 +116,44 @@ bool kn_isa_selftest(const kn_isa_table *tab, const char **what) {
                 }
             }
     }
-    /* Packed tiles: eight rows packed (kn_pack), against the scalar kernel on the original rows. */
+    /* Packed tiles: rows packed (kn_pack) in one group, and in as many groups as a call may take
+     * (gemm_pk_mr), against the scalar kernel on the original rows. */
     static const kn_type packed_types[] = {KN_Q4_0, KN_Q4_K};
+    enum { PK_MAX = 2 * KN_PACK_ROWS };
     for (size_t k = 0; k < sizeof packed_types / sizeof packed_types[0]; k++) {
         const kn_type t = packed_types[k];
         if (!tab->gemm_pk[t]) continue;
         const kn_type act = kn_act_type(t);
         const size_t wrs = kn_row_size(t, ST_N);
         const int nr = tab->gemm_pk_nr[t] < KN_NRX ? tab->gemm_pk_nr[t] : KN_NRX;
-        _Alignas(64) static _Thread_local uint8_t rows[KN_PACK_ROWS * ST_N], packed[KN_PACK_ROWS * ST_N],
+        const int mr = tab->gemm_pk_mr[t] < PK_MAX ? tab->gemm_pk_mr[t] : PK_MAX;
+        _Alignas(64) static _Thread_local uint8_t rows[PK_MAX * ST_N], packed[PK_MAX * ST_N],
             xpanel[ST_N / 32 * 40 * KN_NRX];
-        float y[KN_PACK_ROWS * KN_NRX];
-        for (int m = 0; m < KN_PACK_ROWS; m++) {
+        float y[PK_MAX * KN_NRX];
+        for (int m = 0; m < mr; m++) {
             for (int i = 0; i < ST_N; i++) w[i] = st_val(&seed);
             kn_quantize_row_ref(t, w, rows + m * wrs, ST_N);
         }
-        kn_pack(t, rows, KN_PACK_ROWS, ST_N, packed);
+        kn_pack(t, rows, mr, ST_N, packed);
         for (int r = 0; r < nr; r++) {
             if (act == KN_Q8_0) tab->quantize_q8_0p(x[r], xpanel, ST_N, nr, r);
             kn_quantize_act_ref(act, x[r], xr[r], ST_N);
         }
-        if (act == KN_Q8_0) tab->gemm_pk[t](ST_N, packed, wrs, KN_PACK_ROWS, xpanel, 0, nr, y, KN_PACK_ROWS);
-        else tab->gemm_pk[t](ST_N, packed, wrs, KN_PACK_ROWS, xr, sizeof xr[0], nr, y, KN_PACK_ROWS);
-        for (int m = 0; m < KN_PACK_ROWS; m++)
-            for (int r = 0; r < nr; r++) {
-                float want;
-                scalar[t](ST_N, rows + m * wrs, xr[r], 0, 1, &want, 1);
-                if (memcmp(&want, &y[r * KN_PACK_ROWS + m], sizeof want) != 0) {
-                    *what = t == KN_Q4_0 ? "packed q4_0 gemm" : "packed q4_K gemm";
-                    return false;
+        const int nws[2] = {KN_PACK_ROWS, mr}; /* one group; as many as a call may take */
+        for (int v = 0; v < (mr > KN_PACK_ROWS ? 2 : 1); v++) {
+            const int nw = nws[v];
+            if (act == KN_Q8_0) tab->gemm_pk[t](ST_N, packed, wrs, nw, xpanel, 0, nr, y, (size_t)nw);
+            else tab->gemm_pk[t](ST_N, packed, wrs, nw, xr, sizeof xr[0], nr, y, (size_t)nw);
+            for (int m = 0; m < nw; m++)
+                for (int r = 0; r < nr; r++) {
+                    float want;
+                    scalar[t](ST_N, rows + m * wrs, xr[r], 0, 1, &want, 1);
+                    if (memcmp(&want, &y[r * nw + m], sizeof want) != 0) {
+                        *what = t == KN_Q4_0 ? "packed q4_0 gemm" : "packed q4_K gemm";
+                        return false;
+                    }
                 }
-            }
+        }
     }
     return true;
 }
