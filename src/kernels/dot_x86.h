@@ -1003,14 +1003,13 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
             return;                                                                                \
         }                                                                                          \
         break;
+/* CASE(args..., n) for the activation-row counts n = 1..8 a tile can be called with. */
+#define NX_CASES(CASE, ...)                                                                        \
+    CASE(__VA_ARGS__, 1) CASE(__VA_ARGS__, 2) CASE(__VA_ARGS__, 3) CASE(__VA_ARGS__, 4)            \
+    CASE(__VA_ARGS__, 5) CASE(__VA_ARGS__, 6) CASE(__VA_ARGS__, 7) CASE(__VA_ARGS__, 8)
 #define GEMM_ROW(IMPL, MR, NR, RM)                                                                 \
     case RM:                                                                                       \
-        switch (nx) {                                                                              \
-            GEMM_CALL(IMPL, MR, NR, RM, 1) GEMM_CALL(IMPL, MR, NR, RM, 2)                          \
-            GEMM_CALL(IMPL, MR, NR, RM, 3) GEMM_CALL(IMPL, MR, NR, RM, 4)                          \
-            GEMM_CALL(IMPL, MR, NR, RM, 5) GEMM_CALL(IMPL, MR, NR, RM, 6)                          \
-            GEMM_CALL(IMPL, MR, NR, RM, 7) GEMM_CALL(IMPL, MR, NR, RM, 8)                          \
-        }                                                                                          \
+        switch (nx) { NX_CASES(GEMM_CALL, IMPL, MR, NR, RM) }                                      \
         break;
 #define GEMM_WRAPPER(NAME, IMPL, MR, NR)                                                           \
     static_assert(MR <= TILE_MMAX && NR <= TILE_NMAX, "tile too large");                           \
@@ -1054,12 +1053,7 @@ GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
     static void NAME(int64_t n, const void *w, size_t ws, int nw, const void *x, size_t xs, int nx, \
                      float *y, size_t ys) {                                                        \
         assert(nw == KN_PACK_ROWS || nw == 2 * KN_PACK_ROWS);                                      \
-        switch (nx) {                                                                              \
-            GEMM_PK2_CALL(ONE, TWO, NR, 1) GEMM_PK2_CALL(ONE, TWO, NR, 2)                          \
-            GEMM_PK2_CALL(ONE, TWO, NR, 3) GEMM_PK2_CALL(ONE, TWO, NR, 4)                          \
-            GEMM_PK2_CALL(ONE, TWO, NR, 5) GEMM_PK2_CALL(ONE, TWO, NR, 6)                          \
-            GEMM_PK2_CALL(ONE, TWO, NR, 7) GEMM_PK2_CALL(ONE, TWO, NR, 8)                          \
-        }                                                                                          \
+        switch (nx) { NX_CASES(GEMM_PK2_CALL, ONE, TWO, NR) }                                      \
         assert(!"gemm tile out of range");                                                         \
     }
 GEMM_PK2_WRAPPER(gemm_q4_0x8, gemm_q4_0x8_t, gemm_q4_0x16_t, TILE_Q4_0X8_NR)
