@@ -873,56 +873,14 @@ INLINE void gemm_q4_Kx8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t 
     FOR_N _mm256_storeu_ps(y + r * ys, acc[r]);
 }
 
-/* Two packed q4_K groups (16 rows) against RN q8_K rows: gemm_q4_Kx8_t's arithmetic with each
- * broadcast of x feeding both groups (see gemm_q4_0x16_t); the 2 x RN int16 sums, two weight
- * vectors and one broadcast fill the registers, the int32 sub-block sums live in memory. */
+/* Two packed q4_K groups are two calls: sharing x's broadcasts between them, as gemm_q4_0x16_t
+ * does, measured no faster for q4_K (its int32 sums no longer fit the registers; Q4_K_M batched
+ * 4 / 16 sequences 64.9 / 76.8 -> 62.1 / 74.7 tok/s, three alternating rounds), so the matmul
+ * gives q4_K one group per call (gemm_pk_mr = 8) and this only completes the wrapper. */
 INLINE void gemm_q4_Kx16_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RN,
                            float *y, size_t ys) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const uint8_t *w1 = w + KN_PACK_ROWS * ws;
-    __m256 acc[2][TILE_NMAX];
-    FOR_N acc[0][r] = acc[1][r] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *b[2] = {packed_step(w, i, KN_PACK_ROWS * sizeof(block_q4_K)),
-                               packed_step(w1, i, KN_PACK_ROWS * sizeof(block_q4_K))};
-        q4_K_8_scales sc[2];
-        for (int g = 0; g < 2; g++) {
-            __m256i h4[4];
-            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) h4[k] = _mm256_loadu_si256((const __m256i *)(b[g] + 32 * k));
-            q4_K_8_unpack_scales(h4, &sc[g]);
-        }
-        _Alignas(32) __m256i sumi[2][TILE_NMAX];
-        FOR_N sumi[0][r] = sumi[1][r] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; j++) { /* sub-block j: chunk j / 2, low (even j) or high nibbles */
-            const uint8_t *t0 = b[0] + 128 + 256 * (j / 2), *t1 = b[1] + 128 + 256 * (j / 2);
-            __m256i a0[TILE_NMAX], a1[TILE_NMAX];
-            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) {
-                const __m256i v0 = _mm256_loadu_si256((const __m256i *)(t0 + 32 * k));
-                const __m256i v1 = _mm256_loadu_si256((const __m256i *)(t1 + 32 * k));
-                const __m256i q0 = j & 1 ? _mm256_and_si256(_mm256_srli_epi16(v0, 4), m4) : _mm256_and_si256(v0, m4);
-                const __m256i q1 = j & 1 ? _mm256_and_si256(_mm256_srli_epi16(v1, 4), m4) : _mm256_and_si256(v1, m4);
-                FOR_N {
-                    const uint8_t *a = (const uint8_t *)XBLK(block_q8_K, r, i)->qs + 32 * j + 4 * k;
-                    const __m256i bx = _mm256_set1_epi32(ld_i32(a));
-                    const __m256i p0 = _mm256_maddubs_epi16(q0, bx), p1 = _mm256_maddubs_epi16(q1, bx);
-                    a0[r] = k ? _mm256_add_epi16(a0[r], p0) : p0;
-                    a1[r] = k ? _mm256_add_epi16(a1[r], p1) : p1;
-                    REG_BARRIER(a0[r]);
-                    REG_BARRIER(a1[r]);
-                }
-            }
-            FOR_N {
-                sumi[0][r] = _mm256_add_epi32(sumi[0][r], _mm256_madd_epi16(a0[r], sc[0].scv[j]));
-                sumi[1][r] = _mm256_add_epi32(sumi[1][r], _mm256_madd_epi16(a1[r], sc[1].scv[j]));
-            }
-        }
-        q4_K_8_finish(&sc[0], sumi[0], x, xs, i, RN, acc[0]);
-        q4_K_8_finish(&sc[1], sumi[1], x, xs, i, RN, acc[1]);
-    }
-    FOR_N {
-        _mm256_storeu_ps(y + r * ys, acc[0][r]);
-        _mm256_storeu_ps(y + r * ys + KN_PACK_ROWS, acc[1][r]);
-    }
+    gemm_q4_Kx8_t(n, w, ws, x, xs, KN_PACK_ROWS, RN, y, ys);
+    gemm_q4_Kx8_t(n, w + KN_PACK_ROWS * ws, ws, x, xs, KN_PACK_ROWS, RN, y + KN_PACK_ROWS, ys);
 }
 
 INLINE void gemm_q4_K_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
@@ -1038,8 +996,8 @@ MDOT_WRAPPER(mdot_bf16, mdot_bf16_nr, uint16_t)
 GEMM_WRAPPER_(gemm_q4_0, gemm_q4_0_t, TILE_Q4_0)
 GEMM_WRAPPER_(gemm_q8_0, gemm_q8_0_t, TILE_Q8_0)
 GEMM_WRAPPER_(gemm_q4_K, gemm_q4_K_t, TILE_Q4_K)
-/* The packed q4_0 and q4_K tiles: one group (decode: one stream, prefetched) or two (nw = 16,
- * prefill and batched decode: x's broadcasts shared). */
+/* The packed tiles: one group (decode: one stream, prefetched) or two (nw = 16; q4_0 in prefill
+ * and batched decode, x's broadcasts shared). */
 #define GEMM_PK2_CALL(ONE, TWO, NR, RN)                                                            \
     case RN:                                                                                       \
         if (RN <= NR) {                                                                            \
@@ -1070,7 +1028,7 @@ void KN_X86_FILL(kn_isa_table *t) {
     SET_GEMM_(KN_Q4_K, gemm_q4_K, TILE_Q4_K);
     SET_GEMM_(KN_Q6_K, gemm_q6_K, TILE_Q6_K);
     SET_GEMM_PK(KN_Q4_0, gemm_q4_0x8, 2 * KN_PACK_ROWS, TILE_Q4_0X8_NR);
-    SET_GEMM_PK(KN_Q4_K, gemm_q4_Kx8, 2 * KN_PACK_ROWS, TILE_Q4_KX8_NR);
+    SET_GEMM_PK(KN_Q4_K, gemm_q4_Kx8, KN_PACK_ROWS, TILE_Q4_KX8_NR);
     t->mdot[KN_Q8_0] = mdot_q8_0;
     t->mdot[KN_Q4_0] = mdot_q4_0;
     t->mdot[KN_Q4_K] = mdot_q4_K;
