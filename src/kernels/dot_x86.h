@@ -770,14 +770,9 @@ INLINE void q4_K_8_finish(const q4_K_8_scales *sc, const __m256i *sumi, const ui
     }
 }
 
-/* The eight rows' head (d, dmin, scales) as h4: lane m = row m's dword q in h4[q]. From the file's
- * rows, four 16-byte loads transposed (rows m and m+4 share a register); packed, as stored. */
-INLINE void q4_K_8_head(const uint8_t *w, size_t ws, int64_t i, const bool packed, __m256i h4[4]) {
-    if (packed) {
-        const uint8_t *b = w + (size_t)i * KN_PACK_ROWS * sizeof(block_q4_K);
-        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) h4[k] = _mm256_loadu_si256((const __m256i *)(b + 32 * k));
-        return;
-    }
+/* The eight rows' head (d, dmin, scales) as h4: lane m = row m's dword q in h4[q], from the file's
+ * rows by four 16-byte loads transposed (rows m and m+4 share a register). kn_pack stores h4. */
+INLINE void q4_K_8_head(const uint8_t *w, size_t ws, int64_t i, __m256i h4[4]) {
 #define KB(m) ((const block_q4_K *)(w + (size_t)(m) * ws) + i)
     const __m256i r0 = _mm256_loadu2_m128i((const __m128i *)KB(4), (const __m128i *)KB(0));
     const __m256i r1 = _mm256_loadu2_m128i((const __m128i *)KB(5), (const __m128i *)KB(1));
@@ -792,41 +787,33 @@ INLINE void q4_K_8_head(const uint8_t *w, size_t ws, int64_t i, const bool packe
     h4[3] = _mm256_unpackhi_epi64(t1, t3); /* scales[8..11] */
 }
 
-/* T[k] of chunk c (lane m = row m's qs dword 8c + k): from the file's rows, eight loads and an
- * 8 x 8 transpose; packed, eight loads. */
-INLINE void q4_K_8_quants(const uint8_t *w, size_t ws, int64_t i, int c, const bool packed, __m256i T[8]) {
-    if (packed) {
-        const uint8_t *b = w + (size_t)i * KN_PACK_ROWS * sizeof(block_q4_K) + 128 + 256 * c;
-        _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++) T[k] = _mm256_loadu_si256((const __m256i *)(b + 32 * k));
-        return;
-    }
+/* T[k] of chunk c (lane m = row m's qs dword 8c + k), from the file's rows by eight loads and an
+ * 8 x 8 transpose. kn_pack stores T. */
+INLINE void q4_K_8_quants(const uint8_t *w, size_t ws, int64_t i, int c, __m256i T[8]) {
     _Pragma("GCC unroll 8") for (int m = 0; m < 8; m++)
         T[m] = _mm256_loadu_si256((const __m256i *)(((const block_q4_K *)(w + (size_t)m * ws) + i)->qs + 32 * c));
     transpose8_epi32(T);
 }
 
-/* Eight q4_K rows against RN q8_K rows, from the file's rows or (packed) kn_pack's layout, which
- * holds exactly the registers the file's rows are transposed into: the same arithmetic either
- * way. Either way the next eight rows stream in as the tile goes (see gemm_q4_0_8). */
+/* Eight q4_K rows from the file's rows against RN q8_K rows (matrices that are not packed); the
+ * next eight rows stream in as the tile goes (see gemm_q4_0_8). Packed ones take gemm_q4_Kx8_t,
+ * the same arithmetic on the registers kn_pack stored. */
 INLINE void gemm_q4_K_8(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RN, float *y,
-                        size_t ys, const bool packed) {
+                        size_t ys) {
     __m256 acc[TILE_NMAX];
     FOR_N acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        if (packed) (void)packed_step(w, i, KN_PACK_ROWS * sizeof(block_q4_K));
-        else {
-            const char *pf = (const char *)(w + 8 * ws) + (size_t)i * 8 * sizeof(block_q4_K);
-            _Pragma("GCC unroll 18") for (int p = 0; p < 18; p++) _mm_prefetch(pf + 64 * p, _MM_HINT_T0);
-        }
+        const char *pf = (const char *)(w + 8 * ws) + (size_t)i * 8 * sizeof(block_q4_K);
+        _Pragma("GCC unroll 18") for (int p = 0; p < 18; p++) _mm_prefetch(pf + 64 * p, _MM_HINT_T0);
         __m256i h4[4];
-        q4_K_8_head(w, ws, i, packed, h4);
+        q4_K_8_head(w, ws, i, h4);
         q4_K_8_scales sc;
         q4_K_8_unpack_scales(h4, &sc);
         __m256i sumi[TILE_NMAX];
         FOR_N sumi[r] = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i T[8];
-            q4_K_8_quants(w, ws, i, c, packed, T);
+            q4_K_8_quants(w, ws, i, c, T);
             q4_K_8_chunk(T, c, &sc, x, xs, i, RN, sumi);
         }
         q4_K_8_finish(&sc, sumi, x, xs, i, RN, acc);
@@ -885,7 +872,7 @@ INLINE void gemm_q4_Kx16_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t
 
 INLINE void gemm_q4_K_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, const int RM,
                         const int RN, float *y, size_t ys) {
-    if (RM == 8) gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys, false);
+    if (RM == 8) gemm_q4_K_8(n, w, ws, x, xs, RN, y, ys);
     else FOR_M mdot_q4_K_nr(n, (const block_q4_K *)(w + (size_t)m * ws), x, xs, RN, y + m, ys);
 }
 
