@@ -623,31 +623,33 @@ INLINE void mdot_q6_K_nr(int64_t n, const block_q6_K *w, const uint8_t *x, size_
         /* a row's blocks are one stream: pull it in PACKED_PF_DIST ahead, as the packed tiles do */
         _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++)
             _mm_prefetch((const char *)(w + i) + PACKED_PF_DIST + 64 * p, _MM_HINT_T0);
-        const __m128i sc8 = _mm_loadu_si128((const __m128i *)w[i].scales);
         const float d = f16(w[i].d);
-        __m256i sumi[TILE_NMAX];
-        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
         /* scale pair (sc_g, sc_g+1) for g = 8h + 2k: dword g/2 of the int16 scales broadcast, then
          * its low int16 to the low half and its high one to the high half: two shuffles instead of
-         * two scalar loads, two broadcasts and an insert. */
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+         * two scalar loads, two broadcasts and an insert. Made for all eight steps up front and
+         * read back as memory operands, so the step loop holds only the NR sums, the quants and
+         * two masks in registers (with sc16 and the step's inputs kept live, GCC spilled the sums
+         * of the 1 x 8 tile on every step). */
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
         const __m256i halves = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
                                                 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+        __m256i sp[8];
+        _Pragma("GCC unroll 8") for (int g = 0; g < 8; g++)
+            sp[g] = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(g)), halves);
+        __m256i sumi[TILE_NMAX];
+        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) sumi[r] = _mm256_setzero_si256();
         _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * h));
-            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) { /* elements 128h + 32k .. +31 */
-                const __m256i lowbits = k == 0 ? _mm256_and_si256(ql0, m4)
-                                      : k == 1 ? _mm256_and_si256(ql1, m4)
-                                      : k == 2 ? _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4)
-                                               : _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4);
+            /* elements 128h + 32k .. +31: ql half kk = k & 1, low nibbles for k < 2, high for k >= 2 */
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+                const __m256i ql = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32 * (k & 1)));
+                const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * h));
+                const __m256i lowbits = k < 2 ? _mm256_and_si256(ql, m4) : _mm256_and_si256(_mm256_srli_epi16(ql, 4), m4);
                 const __m256i highbits = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
                 const __m256i q = _mm256_or_si256(lowbits, _mm256_slli_epi16(highbits, 4));
-                const __m256i s = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(4 * h + k)), halves);
                 _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {
                     const int8_t *a = XBLK(block_q8_K, r, i)->qs + 128 * h + 32 * k;
-                    sumi[r] = DPWSSD(sumi[r], _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a)), s);
+                    sumi[r] = DPWSSD(sumi[r], _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a)), sp[4 * h + k]);
+                    REG_BARRIER(sumi[r]);
                 }
             }
         }
