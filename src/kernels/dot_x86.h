@@ -843,8 +843,8 @@ INLINE void gemm_q4_Kx8_t(int64_t n, const uint8_t *w, size_t ws, const uint8_t 
         __m256i sumi[TILE_NMAX];
         FOR_N sumi[r] = _mm256_setzero_si256();
         /* sub-block j = 2c + h: chunk c, low (h = 0) or high nibbles. h is unrolled so that the
-         * choice is made at compile time (as a runtime j & 1 GCC put a branch before every
-         * vpmaddubsw group: q4_K ran 1.5x slower than llvm-mca's estimate). */
+         * choice is made at compile time (as a runtime j & 1, GCC put a conditional branch before
+         * every vpmaddubsw group). */
         for (int c = 0; c < 4; c++) _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
             const int j = 2 * c + h;
             const uint8_t *tq = b + 128 + 256 * c;
