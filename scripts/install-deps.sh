@@ -12,6 +12,7 @@ PACKAGES=(
   libcurl4-openssl-dev               # the load generator and upstream clients
   libsodium-dev                      # key hashing, keyed PRFs, randomness
   libsqlite3-dev                     # the embedded store
+  libsimde-dev                       # test_kernels_simd runs the AVX-512 tier's code on AVX2 CPUs
   curl                               # the HTTP tests drive cirrus serve with it
   jq                                 # scripts/bench/vs_llamacpp.sh (and its test) read JSON with it
   chromium                           # the console's browser test (playwright-core drives it)

@@ -171,6 +171,19 @@ bool kn_force_isa(const char *name) {
     return false;
 }
 
+/* Test hook: makes `t`, a table the test filled itself (the AVX-512 tier's code built for AVX2 with
+ * emulated instructions, tests/unit/kn_avx512_emulated.c), the active one, its NULL entries taken
+ * from the AVX2 tier. False where the CPU lacks AVX2, which such a table is compiled for.
+ * kn_force_isa(NULL) goes back to the detected tier. */
+bool kn_force_table(kn_isa_table *t);
+bool kn_force_table(kn_isa_table *t) {
+    kn_init();
+    if (!g_have[TIER_AVX2]) return false;
+    inherit(t, &g_tables[TIER_AVX2]);
+    atomic_store(&g_active, t);
+    return true;
+}
+
 /* ---- public entry points -------------------------------------------------------------------- */
 
 void kn_dequantize_row(kn_type t, const void *src, float *dst, int64_t n) {

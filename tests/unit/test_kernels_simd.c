@@ -17,7 +17,11 @@
 #include "core/core.h"
 #include "kernels/kernels_impl.h"
 
-bool kn_force_isa(const char *name); /* dispatch.c test hook */
+bool kn_force_isa(const char *name); /* dispatch.c test hooks */
+bool kn_force_table(kn_isa_table *t);
+#ifdef CIRRUS_TEST_AVX512_EMULATED
+void kn_fill_avx512_emulated(kn_isa_table *tab); /* kn_avx512_emulated.c */
+#endif
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
 static uint32_t rng_u32(void) {
@@ -466,6 +470,41 @@ static void test_scratch_growth(cirrus_pool *pool) {
     check_matmul("scratch", pool, KN_Q6_K, 40, 2048, 64, IN_GAUSS);
 }
 
+/* Every check a tier gets, with that tier active. */
+static void test_tier(const char *name, cirrus_pool *pool) {
+    const char *self_test_what = "";
+    CHECK_MSG(kn_isa_selftest(kn_active(), &self_test_what), "%s self-test: %s", name, self_test_what);
+    test_quantizers(name);
+    test_mdots(name);
+    test_gemm_tiles(name);
+    test_matmul(name, pool);
+    test_packed(name, pool);
+    /* forcing the references is visible whatever the tier (matmul under it: test_kernels.c) */
+    kn_set_scalar(true);
+    CHECK(strcmp(kn_isa_name(), "scalar") == 0);
+    kn_set_scalar(false);
+}
+
+/* The AVX-512 VNNI tier's code with SIMDe's vpdpbusd / vpdpwssd, on any CPU with AVX2: the real
+ * tier above runs only where the CPU has VNNI, and this machine kind has not had it. */
+static void test_avx512_emulated(cirrus_pool *pool) {
+#ifdef CIRRUS_TEST_AVX512_EMULATED
+    static kn_isa_table emu = {.name = "avx512-vnni (emulated)"};
+    if (!kn_force_isa("avx2")) { /* the emulated table is compiled for AVX2 */
+        printf("  tier avx512-vnni (emulated): no AVX2 on this CPU: skipped\n");
+        return;
+    }
+    kn_fill_avx512_emulated(&emu);
+    CHECK(kn_force_table(&emu));
+    CHECK(kn_active() == &emu);
+    printf("  tier avx512-vnni (emulated, SIMDe) testing\n");
+    test_tier("avx512-vnni (emulated)", pool);
+#else
+    (void)pool;
+    printf("  tier avx512-vnni (emulated): built without SIMDe (libsimde-dev): skipped\n");
+#endif
+}
+
 int main(void) {
     unsetenv("CIRRUS_KN_PACK"); /* test_packed needs packing on */
     kn_init();
@@ -473,24 +512,15 @@ int main(void) {
     CHECK(cirrus_pool_new(2, &pool) == CIRRUS_OK);
     printf("kernels: detected %s\n", kn_isa_name());
     static const char *tiers[] = {"scalar", "avx2", "avx512-vnni"};
-    const char *self_test_what = "";
     for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++) {
         if (!kn_force_isa(tiers[i])) {
             printf("  tier %-12s not on this CPU: skipped\n", tiers[i]);
             continue;
         }
         printf("  tier %-12s testing\n", tiers[i]);
-        CHECK_MSG(kn_isa_selftest(kn_active(), &self_test_what), "%s self-test: %s", tiers[i], self_test_what);
-        test_quantizers(tiers[i]);
-        test_mdots(tiers[i]);
-        test_gemm_tiles(tiers[i]);
-        test_matmul(tiers[i], pool);
-        test_packed(tiers[i], pool);
-        /* forcing the references is visible whatever the tier (matmul under it: test_kernels.c) */
-        kn_set_scalar(true);
-        CHECK(strcmp(kn_isa_name(), "scalar") == 0);
-        kn_set_scalar(false);
+        test_tier(tiers[i], pool);
     }
+    test_avx512_emulated(pool);
     kn_force_isa(NULL);
     test_attn();
     test_scratch_growth(pool);
