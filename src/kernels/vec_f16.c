@@ -13,6 +13,7 @@
  * so the two give identical bits; the SIMD one needs AVX2+FMA+F16C and is chosen at run time.
  */
 #include <math.h>
+#include <string.h>
 
 #include "kernels_impl.h"
 
@@ -52,19 +53,27 @@ static void mad_f16_ref(uint16_t *y, const uint16_t *x, float v, int64_t n) {
 
 /* The online softmax of one query (its running max mx and sum) after position p's score s: the
  * step ggml's flash attention takes, with the f16 accumulator acc rescaled when the max moves. */
-#define SOFTMAX_STEP(s, mx, sum, acc, vrow, SCALE, MAD)                                             \
+/* SOFTMAX_STEP without the v update: the running max, sum and rescaled acc after score s, and in
+ * vs the weight of position p's v row. */
+#define SOFTMAX_WEIGHT(s, mx, sum, acc, vs, SCALE)                                                  \
     do {                                                                                           \
-        float ms_ = 1.0f, vs_ = 1.0f;                                                              \
+        float ms_ = 1.0f;                                                                          \
+        (vs) = 1.0f;                                                                               \
         if ((s) > (mx)) {                                                                          \
             ms_ = expf((mx) - (s)); /* 0 on the first position: mx is -inf and acc is zero */      \
             (mx) = (s);                                                                            \
             SCALE(acc, ms_, D);                                                                    \
         } else {                                                                                   \
-            vs_ = expf((s) - (mx));                                                                \
+            (vs) = expf((s) - (mx));                                                               \
         }                                                                                          \
-        MAD(acc, vrow, vs_, D);                                                                    \
         const float t_ = (sum) * ms_; /* unfused, whatever the compiler's contraction default */  \
-        (sum) = t_ + vs_;                                                                          \
+        (sum) = t_ + (vs);                                                                         \
+    } while (0)
+#define SOFTMAX_STEP(s, mx, sum, acc, vrow, SCALE, MAD)                                             \
+    do {                                                                                           \
+        float vs_;                                                                                 \
+        SOFTMAX_WEIGHT(s, mx, sum, acc, vs_, SCALE);                                               \
+        MAD(acc, vrow, vs_, D);                                                                    \
     } while (0)
 
 static void attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride,
@@ -160,25 +169,76 @@ F16C_INLINE void mad_f32w(uint16_t *y, const float *vf, float v, int64_t n) {
     }
 }
 
+#define ATTN_GROUP 8 /* query heads that share a KV head, handled together (see attn_f16_avx2) */
+
+/* The q.k dots of up to ATTN_GROUP heads against one widened k row, for D a multiple of F16_STEP:
+ * per head dot_f32w's four accumulators and its first reduction step, then the eight heads'
+ * remaining steps side by side (each lane does, for its head, exactly what reduce4 does: lower half
+ * + upper half, then two pairwise adds), times scale. Heads >= ng come out as garbage, unused. */
+F16C_INLINE void dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D], int64_t ng, int64_t D, float scale,
+                            float *s) {
+    __m256 t[ATTN_GROUP];
+    for (int64_t h = 0; h < ATTN_GROUP; h++) {
+        if (h >= ng) {
+            t[h] = _mm256_setzero_ps();
+            continue;
+        }
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int64_t i = 0; i < D; i += F16_STEP) {
+            s0 = _mm256_fmadd_ps(_mm256_load_ps(kf + i), _mm256_load_ps(qf[h] + i), s0);
+            s1 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 8), _mm256_load_ps(qf[h] + i + 8), s1);
+            s2 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 16), _mm256_load_ps(qf[h] + i + 16), s2);
+            s3 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 24), _mm256_load_ps(qf[h] + i + 24), s3);
+        }
+        t[h] = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+    }
+    /* u[j] = [lower + upper half of head 2j | the same of head 2j+1] */
+    __m256 u[ATTN_GROUP / 2];
+    for (int j = 0; j < ATTN_GROUP / 2; j++)
+        u[j] = _mm256_add_ps(_mm256_permute2f128_ps(t[2 * j], t[2 * j + 1], 0x20),
+                             _mm256_permute2f128_ps(t[2 * j], t[2 * j + 1], 0x31));
+    /* two hadds: lanes are heads 0 2 4 6 1 3 5 7, each ((a0 + a1) + (a2 + a3)) as reduce4 */
+    const __m256 r = _mm256_hadd_ps(_mm256_hadd_ps(u[0], u[1]), _mm256_hadd_ps(u[2], u[3]));
+    const __m256 heads = _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_ps(s, _mm256_mul_ps(heads, _mm256_set1_ps(scale)));
+}
+
+/* acc[h] = f16(f32(acc[h]) + vf * vs[h]) for each head: mad_f32w for D a multiple of F16_STEP, the
+ * rounding done in a register and then stored: on Zen 3 vcvtps2ph straight to memory was about a
+ * third of the whole attention time. */
+F16C_INLINE void mad_group(uint16_t (*acc)[KN_ATTN_MAX_D], const float *vf, const float *vs, int64_t ng, int64_t D) {
+    for (int64_t h = 0; h < ng; h++) {
+        const __m256 vv = _mm256_set1_ps(vs[h]);
+        for (int64_t i = 0; i < D; i += 8) {
+            __m128i r = _mm256_cvtps_ph(_mm256_fmadd_ps(_mm256_load_ps(vf + i), vv, ld8(acc[h] + i)),
+                                        _MM_FROUND_TO_NEAREST_INT);
+            __asm__("" : "+x"(r)); /* else GCC folds the store back into vcvtps2ph's memory form */
+            _mm_store_si128((__m128i *)(acc[h] + i), r);
+        }
+    }
+}
+
 /* Queries in groups of ATTN_GROUP (the heads that share a KV head, under GQA): each cached k and v
  * row is widened to f32 once per group instead of once per head. Each head's arithmetic is still
- * exactly ggml's (widening f16 is exact). */
-#define ATTN_GROUP 8
-
+ * exactly ggml's (widening f16 is exact): where D is a multiple of F16_STEP (every model's head
+ * size in practice) the group's dots are reduced together and the group's softmax weights found
+ * before its v updates, which reorders work between heads, never within one. */
 KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v,
                                          size_t stride, int64_t n, int64_t D, float scale, float *out) {
     _Alignas(32) float qf[ATTN_GROUP][KN_ATTN_MAX_D];
     _Alignas(32) uint16_t acc[ATTN_GROUP][KN_ATTN_MAX_D];
     _Alignas(32) float kf[KN_ATTN_MAX_D], vf[KN_ATTN_MAX_D];
     const int64_t D8 = D & ~(int64_t)7;
+    const bool whole = D % F16_STEP == 0;
     for (int64_t g0 = 0; g0 < n_q; g0 += ATTN_GROUP) {
         const int64_t ng = n_q - g0 < ATTN_GROUP ? n_q - g0 : ATTN_GROUP;
-        float mx[ATTN_GROUP], sum[ATTN_GROUP];
+        float mx[ATTN_GROUP], sum[ATTN_GROUP], sc[ATTN_GROUP], vs[ATTN_GROUP];
         for (int64_t h = 0; h < ng; h++) {
-            for (int64_t i = 0; i < D; i++) {
-                qf[h][i] = h2f(kn_f32_to_f16(q[(g0 + h) * D + i]));
-                acc[h][i] = 0;
-            }
+            const float *qh = q + (g0 + h) * D;
+            for (int64_t i = 0; i < D8; i += 8) /* vcvtps2ph rounds as kn_f32_to_f16 (nearest-even) */
+                _mm256_store_ps(qf[h] + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(qh + i), _MM_FROUND_TO_NEAREST_INT)));
+            for (int64_t i = D8; i < D; i++) qf[h][i] = h2f(kn_f32_to_f16(qh[i]));
+            memset(acc[h], 0, sizeof(uint16_t) * (size_t)D);
             mx[h] = -INFINITY;
             sum[h] = 0.0f;
         }
@@ -192,14 +252,23 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
                 kf[i] = h2f(kp[i]);
                 vf[i] = h2f(vp[i]);
             }
-            for (int64_t h = 0; h < ng; h++) {
-                const float s = dot_f32w(kf, qf[h], D) * scale;
-                SOFTMAX_STEP(s, mx[h], sum[h], acc[h], vf, scale_f16_avx2, mad_f32w);
+            if (!whole) {
+                for (int64_t h = 0; h < ng; h++) {
+                    const float s = dot_f32w(kf, qf[h], D) * scale;
+                    SOFTMAX_STEP(s, mx[h], sum[h], acc[h], vf, scale_f16_avx2, mad_f32w);
+                }
+                continue;
             }
+            dots_group(kf, qf, ng, D, scale, sc);
+            for (int64_t h = 0; h < ng; h++) /* SOFTMAX_STEP, its v update left to mad_group */
+                SOFTMAX_WEIGHT(sc[h], mx[h], sum[h], acc[h], vs[h], scale_f16_avx2);
+            mad_group(acc, vf, vs, ng, D);
         }
         for (int64_t h = 0; h < ng; h++) {
             const float inv = sum[h] == 0.0f ? 0.0f : 1.0f / sum[h];
-            for (int64_t i = 0; i < D; i++) out[(g0 + h) * D + i] = h2f(acc[h][i]) * inv;
+            float *oh = out + (g0 + h) * D;
+            for (int64_t i = 0; i < D8; i += 8) _mm256_storeu_ps(oh + i, _mm256_mul_ps(ld8(acc[h] + i), _mm256_set1_ps(inv)));
+            for (int64_t i = D8; i < D; i++) oh[i] = h2f(acc[h][i]) * inv;
         }
     }
 }
