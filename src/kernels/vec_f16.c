@@ -13,6 +13,7 @@
  * so the two give identical bits; the SIMD one needs AVX2+FMA+F16C and is chosen at run time.
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "kernels_impl.h"
@@ -174,9 +175,9 @@ F16C_INLINE void mad_f32w(uint16_t *y, const float *vf, float v, int64_t n) {
 /* The q.k dots of up to ATTN_GROUP heads against one widened k row, for D a multiple of F16_STEP:
  * per head dot_f32w's four accumulators and its first reduction step, then the eight heads'
  * remaining steps side by side (each lane does, for its head, exactly what reduce4 does: lower half
- * + upper half, then two pairwise adds), times scale. Heads >= ng come out as garbage, unused. */
-F16C_INLINE void dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D], int64_t ng, int64_t D, float scale,
-                            float *s) {
+ * + upper half, then two pairwise adds), times scale, lane h for head h. Lanes >= ng are 0. */
+F16C_INLINE __m256 dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D], int64_t ng, int64_t D,
+                              float scale) {
     __m256 t[ATTN_GROUP];
     for (int64_t h = 0; h < ATTN_GROUP; h++) {
         if (h >= ng) {
@@ -200,7 +201,59 @@ F16C_INLINE void dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D], i
     /* two hadds: lanes are heads 0 2 4 6 1 3 5 7, each ((a0 + a1) + (a2 + a3)) as reduce4 */
     const __m256 r = _mm256_hadd_ps(_mm256_hadd_ps(u[0], u[1]), _mm256_hadd_ps(u[2], u[3]));
     const __m256 heads = _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_ps(s, _mm256_mul_ps(heads, _mm256_set1_ps(scale)));
+    return _mm256_mul_ps(heads, _mm256_set1_ps(scale));
+}
+
+/*
+ * expf of eight floats with the bits of glibc's expf (2.27 and later, the variant it picks on CPUs
+ * with FMA, __expf_fma), so that the softmax weights, and with them every logit, stay those of
+ * the scalar reference, which calls expf, and of llama.cpp, which does too. Its algorithm, in
+ * double: with N = 32, k = round(x * N / ln 2) and r = x * N / ln 2 - k, exp(x) = 2^(k/N) * p(r),
+ * 2^(k/N) from a 32-entry table of 2^(i/N) with k's high bits added to the exponent field, p a
+ * cubic; each step below is the same single operation (FMA or not) as in that function. Lanes
+ * that its special cases handle (|x| >= 88, infinities, NaN) are rare here, since the softmax
+ * only exponentiates x <= 0 and mostly small ones: any such lane sends all eight through expf.
+ */
+static uint64_t g_exp2_tab[32]; /* bits of 2^(i/32) minus i << 47 (the exponent bits k adds back) */
+static pthread_once_t g_exp2_once = PTHREAD_ONCE_INIT;
+static void exp2_tab_init(void) {
+    for (int i = 0; i < 32; i++) {
+        /* exp2l carries 64 bits; the one rounding to double lands on the correctly rounded value
+         * for all 32 entries (test_kernels_simd checks expf8 against expf) */
+        const double d = (double)exp2l((long double)i / 32);
+        uint64_t u;
+        memcpy(&u, &d, sizeof u);
+        g_exp2_tab[i] = u - ((uint64_t)i << 47);
+    }
+}
+
+F16C_INLINE __m256d expf4_pd(__m128 x) {
+    const __m256d inv_ln2_n = _mm256_set1_pd(0x1.71547652b82fep+5), shift = _mm256_set1_pd(0x1.8p+52);
+    const __m256d xd = _mm256_cvtps_pd(x);
+    const __m256d z = _mm256_fmadd_pd(inv_ln2_n, xd, shift); /* k in the low bits of z */
+    const __m256i ki = _mm256_castpd_si256(z);
+    const __m256d kd = _mm256_sub_pd(z, shift);
+    const __m256d r = _mm256_fmsub_pd(inv_ln2_n, xd, kd);
+    __m256i t = _mm256_i64gather_epi64((const long long *)g_exp2_tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
+    t = _mm256_add_epi64(t, _mm256_slli_epi64(ki, 47));
+    const __m256d c = _mm256_fmadd_pd(_mm256_set1_pd(0x1.c6af84b912394p-20), r, _mm256_set1_pd(0x1.ebfce50fac4f3p-13));
+    const __m256d r2 = _mm256_mul_pd(r, r);
+    __m256d y = _mm256_fmadd_pd(_mm256_set1_pd(0x1.62e42ff0c52d6p-6), r, _mm256_set1_pd(1.0));
+    y = _mm256_fmadd_pd(c, r2, y);
+    return _mm256_mul_pd(y, _mm256_castsi256_pd(t));
+}
+
+F16C_INLINE __m256 expf8(__m256 x) {
+    const __m256i abstop = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 20), _mm256_set1_epi32(0x7FF));
+    if (!_mm256_testz_si256(abstop, _mm256_cmpgt_epi32(abstop, _mm256_set1_epi32(0x429)))) {
+        _Alignas(32) float v[8];
+        _mm256_store_ps(v, x);
+        for (int l = 0; l < 8; l++) v[l] = expf(v[l]);
+        return _mm256_load_ps(v);
+    }
+    const __m128 lo = _mm256_cvtpd_ps(expf4_pd(_mm256_castps256_ps128(x)));
+    const __m128 hi = _mm256_cvtpd_ps(expf4_pd(_mm256_extractf128_ps(x, 1)));
+    return _mm256_set_m128(hi, lo);
 }
 
 /* acc[h] = f16(f32(acc[h]) + vf * vs[h]) for each head: mad_f32w for D a multiple of F16_STEP, the
@@ -230,9 +283,11 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
     _Alignas(32) float kf[KN_ATTN_MAX_D], vf[KN_ATTN_MAX_D];
     const int64_t D8 = D & ~(int64_t)7;
     const bool whole = D % F16_STEP == 0;
+    pthread_once(&g_exp2_once, exp2_tab_init);
     for (int64_t g0 = 0; g0 < n_q; g0 += ATTN_GROUP) {
         const int64_t ng = n_q - g0 < ATTN_GROUP ? n_q - g0 : ATTN_GROUP;
-        float mx[ATTN_GROUP], sum[ATTN_GROUP], sc[ATTN_GROUP], vs[ATTN_GROUP];
+        _Alignas(32) float mx[ATTN_GROUP], sum[ATTN_GROUP], vs[ATTN_GROUP];
+        __m256 mxv = _mm256_set1_ps(-INFINITY), sumv = _mm256_setzero_ps(); /* mx and sum, whole D */
         for (int64_t h = 0; h < ng; h++) {
             const float *qh = q + (g0 + h) * D;
             for (int64_t i = 0; i < D8; i += 8) /* vcvtps2ph rounds as kn_f32_to_f16 (nearest-even) */
@@ -259,11 +314,26 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
                 }
                 continue;
             }
-            dots_group(kf, qf, ng, D, scale, sc);
-            for (int64_t h = 0; h < ng; h++) /* SOFTMAX_STEP, its v update left to mad_group */
-                SOFTMAX_WEIGHT(sc[h], mx[h], sum[h], acc[h], vs[h], scale_f16_avx2);
+            /* SOFTMAX_WEIGHT for the eight lanes at once (lanes >= ng see score 0: harmless) */
+            const __m256 sv = dots_group(kf, qf, ng, D, scale), one = _mm256_set1_ps(1.0f);
+            const __m256 gt = _mm256_cmp_ps(sv, mxv, _CMP_GT_OQ); /* s > mx, false for NaN as in C */
+            const __m256 e = expf8(_mm256_blendv_ps(_mm256_sub_ps(sv, mxv), _mm256_sub_ps(mxv, sv), gt));
+            const __m256 ms = _mm256_blendv_ps(one, e, gt);
+            _mm256_store_ps(vs, _mm256_blendv_ps(e, one, gt));
+            mxv = _mm256_blendv_ps(mxv, sv, gt);
+            sumv = _mm256_add_ps(_mm256_mul_ps(sumv, ms), _mm256_load_ps(vs));
+            int bits = _mm256_movemask_ps(gt) & ((1 << ng) - 1); /* heads whose max moved */
+            if (bits) {
+                _Alignas(32) float msa[ATTN_GROUP];
+                _mm256_store_ps(msa, ms);
+                for (; bits; bits &= bits - 1) {
+                    const int h = __builtin_ctz((unsigned)bits);
+                    scale_f16_avx2(acc[h], msa[h], D);
+                }
+            }
             mad_group(acc, vf, vs, ng, D);
         }
+        if (whole) _mm256_store_ps(sum, sumv);
         for (int64_t h = 0; h < ng; h++) {
             const float inv = sum[h] == 0.0f ? 0.0f : 1.0f / sum[h];
             float *oh = out + (g0 + h) * D;
@@ -271,6 +341,11 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
             for (int64_t i = D8; i < D; i++) oh[i] = h2f(acc[h][i]) * inv;
         }
     }
+}
+
+KN_TARGET_F16C static void expf_avx2(const float *x, float *y, int64_t n) {
+    pthread_once(&g_exp2_once, exp2_tab_init);
+    for (int64_t i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, expf8(_mm256_loadu_ps(x + i)));
 }
 
 KN_TARGET_F16C static float vec_dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) {
@@ -317,6 +392,20 @@ void kn_vec_mad_f16(uint16_t *y, const uint16_t *x, float v, int64_t n) {
     }
 #endif
     mad_f16_ref(y, x, v, n);
+}
+
+/* Test hook (declared in test_kernels_simd.c): y = the attention's eight-lane expf of x, n a
+ * multiple of 8. False where the CPU cannot run it. */
+bool kn_attn_expf(const float *x, float *y, int64_t n);
+bool kn_attn_expf(const float *x, float *y, int64_t n) {
+#if defined(__x86_64__)
+    if (use_simd()) {
+        expf_avx2(x, y, n);
+        return true;
+    }
+#endif
+    (void)x, (void)y, (void)n;
+    return false;
 }
 
 void kn_attn_f16(const float *q, int64_t n_q, const uint16_t *k, const uint16_t *v, size_t stride, int64_t n,

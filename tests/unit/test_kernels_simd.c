@@ -19,6 +19,7 @@
 
 bool kn_force_isa(const char *name); /* dispatch.c test hooks */
 bool kn_force_table(kn_isa_table *t);
+bool kn_attn_expf(const float *x, float *y, int64_t n); /* vec_f16.c test hook */
 #ifdef CIRRUS_TEST_AVX512_EMULATED
 void kn_fill_avx512_emulated(kn_isa_table *tab); /* kn_avx512_emulated.c */
 #endif
@@ -282,7 +283,35 @@ static void check_attn(int64_t D, int64_t n, int64_t n_q, input_kind kind) {
     free(tmp);
 }
 
+/* The attention's eight-lane expf gives expf's bits. Every 997th bit pattern: both signs, zeros,
+ * subnormals, the |x| >= 88 lanes it hands to expf, infinities and NaNs, mixed within a vector;
+ * CIRRUS_TEST_EXHAUSTIVE=1 takes all 2^32 (about a minute; 0 differ on Debian 12's glibc 2.36). */
+static void test_attn_expf(void) {
+    enum { N = 4096 };
+    static float x[N], y[N];
+    const uint64_t step = getenv("CIRRUS_TEST_EXHAUSTIVE") ? 1 : 997;
+    uint64_t bad = 0, n = 0;
+    for (uint64_t u = 0; u < (1ull << 32); u += step * N) {
+        for (int i = 0; i < N; i++) {
+            const uint32_t b = (uint32_t)(u + step * (uint64_t)i);
+            memcpy(&x[i], &b, sizeof b);
+        }
+        if (!kn_attn_expf(x, y, N)) {
+            printf("  attention expf: no AVX2 + FMA + F16C: skipped\n");
+            return;
+        }
+        for (int i = 0; i < N; i++, n++) {
+            const float want = expf(x[i]);
+            if (memcmp(&want, &y[i], sizeof want) != 0 && !(isnan(want) && isnan(y[i]))) {
+                if (bad++ < 5) CHECK_MSG(0, "attention expf(%a) = %a, expf gives %a", (double)x[i], (double)y[i], (double)want);
+            }
+        }
+    }
+    CHECK_MSG(bad == 0, "attention expf: %llu of %llu differ from expf", (unsigned long long)bad, (unsigned long long)n);
+}
+
 static void test_attn(void) {
+    test_attn_expf();
     static const int64_t Ds[] = {2, 16, 31, 32, 40, 64, 96, 128, 200};
     static const int64_t ns[] = {1, 2, 7, 33, 300};
     for (size_t i = 0; i < sizeof Ds / sizeof Ds[0]; i++)
