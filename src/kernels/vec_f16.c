@@ -53,9 +53,8 @@ static void mad_f16_ref(uint16_t *y, const uint16_t *x, float v, int64_t n) {
 }
 
 /* The online softmax of one query (its running max mx and sum) after position p's score s: the
- * step ggml's flash attention takes, with the f16 accumulator acc rescaled when the max moves. */
-/* SOFTMAX_STEP without the v update: the running max, sum and rescaled acc after score s, and in
- * vs the weight of position p's v row. */
+ * step ggml's flash attention takes, with the f16 accumulator acc rescaled when the max moves.
+ * SOFTMAX_WEIGHT is all of it but the v update: it leaves position p's weight in vs. */
 #define SOFTMAX_WEIGHT(s, mx, sum, acc, vs, SCALE)                                                  \
     do {                                                                                           \
         float ms_ = 1.0f;                                                                          \
@@ -245,7 +244,8 @@ F16C_INLINE __m256d expf4_pd(__m128 x) {
 
 F16C_INLINE __m256 expf8(__m256 x) {
     const __m256i abstop = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 20), _mm256_set1_epi32(0x7FF));
-    if (!_mm256_testz_si256(abstop, _mm256_cmpgt_epi32(abstop, _mm256_set1_epi32(0x429)))) {
+    /* glibc's own test for its special cases: abstop >= top12(88.0f) = 0x42B, i.e. |x| >= 88 */
+    if (!_mm256_testz_si256(abstop, _mm256_cmpgt_epi32(abstop, _mm256_set1_epi32(0x42A)))) {
         _Alignas(32) float v[8];
         _mm256_store_ps(v, x);
         for (int l = 0; l < 8; l++) v[l] = expf(v[l]);
