@@ -174,7 +174,8 @@ bool kn_force_isa(const char *name) {
 /* Test hook: makes `t`, a table the test filled itself (the AVX-512 tier's code built for AVX2 with
  * emulated instructions, tests/unit/kn_avx512_emulated.c), the active one, its NULL entries taken
  * from the AVX2 tier. False where the CPU lacks AVX2, which such a table is compiled for.
- * kn_force_isa(NULL) goes back to the detected tier. */
+ * kn_force_isa(NULL) goes back to the detected tier, and must before `t` goes out of scope (the
+ * active table is a pointer to it; the test's is static). */
 bool kn_force_table(kn_isa_table *t);
 bool kn_force_table(kn_isa_table *t) {
     kn_init();

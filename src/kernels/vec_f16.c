@@ -66,7 +66,7 @@ static void mad_f16_ref(uint16_t *y, const uint16_t *x, float v, int64_t n) {
         } else {                                                                                   \
             (vs) = expf((s) - (mx));                                                               \
         }                                                                                          \
-        const float t_ = (sum) * ms_; /* unfused, whatever the compiler's contraction default */  \
+        const float t_ = (sum) * ms_; /* unfused: CMakeLists.txt sets -ffp-contract=off */        \
         (sum) = t_ + (vs);                                                                         \
     } while (0)
 #define SOFTMAX_STEP(s, mx, sum, acc, vrow, SCALE, MAD)                                             \
