@@ -177,8 +177,10 @@ F16C_INLINE void mad_f32w(uint16_t *y, const float *vf, float v, int64_t n) {
  * + upper half, then two pairwise adds), times scale, lane h for head h. Lanes >= ng are 0. */
 F16C_INLINE __m256 dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D], int64_t ng, int64_t D,
                               float scale) {
+    /* Unrolled, so t[] and u[] stay in registers: as a loop GCC kept them on the stack and the
+     * half-register reloads missed store forwarding (the dots were half the attention's time). */
     __m256 t[ATTN_GROUP];
-    for (int64_t h = 0; h < ATTN_GROUP; h++) {
+    _Pragma("GCC unroll 8") for (int h = 0; h < ATTN_GROUP; h++) {
         if (h >= ng) {
             t[h] = _mm256_setzero_ps();
             continue;
@@ -194,7 +196,7 @@ F16C_INLINE __m256 dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D],
     }
     /* u[j] = [lower + upper half of head 2j | the same of head 2j+1] */
     __m256 u[ATTN_GROUP / 2];
-    for (int j = 0; j < ATTN_GROUP / 2; j++)
+    _Pragma("GCC unroll 4") for (int j = 0; j < ATTN_GROUP / 2; j++)
         u[j] = _mm256_add_ps(_mm256_permute2f128_ps(t[2 * j], t[2 * j + 1], 0x20),
                              _mm256_permute2f128_ps(t[2 * j], t[2 * j + 1], 0x31));
     /* two hadds: lanes are heads 0 2 4 6 1 3 5 7, each ((a0 + a1) + (a2 + a3)) as reduce4 */
@@ -271,6 +273,13 @@ F16C_INLINE void mad_group(uint16_t (*acc)[KN_ATTN_MAX_D], const float *vf, cons
     }
 }
 
+/* A cached f16 row widened to f32 (exact). */
+F16C_INLINE void widen_row(float *dst, const uint16_t *src, int64_t D) {
+    int64_t i = 0;
+    for (; i + 8 <= D; i += 8) _mm256_store_ps(dst + i, ld8(src + i));
+    for (; i < D; i++) dst[i] = h2f(src[i]);
+}
+
 /* Queries in groups of ATTN_GROUP (the heads that share a KV head, under GQA): each cached k and v
  * row is widened to f32 once per group instead of once per head. Each head's arithmetic is still
  * exactly ggml's (widening f16 is exact): where D is a multiple of F16_STEP (every model's head
@@ -297,43 +306,50 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
             mx[h] = -INFINITY;
             sum[h] = 0.0f;
         }
-        for (int64_t p = 0; p < n; p++) {
-            const uint16_t *kp = k + (size_t)p * stride, *vp = v + (size_t)p * stride;
-            for (int64_t i = 0; i < D8; i += 8) {
-                _mm256_store_ps(kf + i, ld8(kp + i));
-                _mm256_store_ps(vf + i, ld8(vp + i));
-            }
-            for (int64_t i = D8; i < D; i++) {
-                kf[i] = h2f(kp[i]);
-                vf[i] = h2f(vp[i]);
-            }
-            if (!whole) {
+        if (!whole) {
+            for (int64_t p = 0; p < n; p++) {
+                widen_row(kf, k + (size_t)p * stride, D);
+                widen_row(vf, v + (size_t)p * stride, D);
                 for (int64_t h = 0; h < ng; h++) {
                     const float s = dot_f32w(kf, qf[h], D) * scale;
                     SOFTMAX_STEP(s, mx[h], sum[h], acc[h], vf, scale_f16_avx2, mad_f32w);
                 }
-                continue;
             }
-            /* SOFTMAX_WEIGHT for the eight lanes at once (lanes >= ng see score 0: harmless) */
-            const __m256 sv = dots_group(kf, qf, ng, D, scale), one = _mm256_set1_ps(1.0f);
-            const __m256 gt = _mm256_cmp_ps(sv, mxv, _CMP_GT_OQ); /* s > mx, false for NaN as in C */
-            const __m256 e = expf8(_mm256_blendv_ps(_mm256_sub_ps(sv, mxv), _mm256_sub_ps(mxv, sv), gt));
-            const __m256 ms = _mm256_blendv_ps(one, e, gt);
-            _mm256_store_ps(vs, _mm256_blendv_ps(e, one, gt));
-            mxv = _mm256_blendv_ps(mxv, sv, gt);
-            sumv = _mm256_add_ps(_mm256_mul_ps(sumv, ms), _mm256_load_ps(vs));
-            int bits = _mm256_movemask_ps(gt) & ((1 << ng) - 1); /* heads whose max moved */
-            if (bits) {
-                _Alignas(32) float msa[ATTN_GROUP];
-                _mm256_store_ps(msa, ms);
-                for (; bits; bits &= bits - 1) {
-                    const int h = __builtin_ctz((unsigned)bits);
-                    scale_f16_avx2(acc[h], msa[h], D);
+        } else {
+            /* Position p + 1's dots are issued before position p's v update, which waits on p's
+             * softmax weights (a chain through expf8): the core overlaps the two. */
+            __m256 sv = _mm256_setzero_ps();
+            if (n > 0) {
+                widen_row(kf, k, D);
+                sv = dots_group(kf, qf, ng, D, scale);
+            }
+            const __m256 one = _mm256_set1_ps(1.0f);
+            for (int64_t p = 0; p < n; p++) {
+                widen_row(vf, v + (size_t)p * stride, D);
+                /* SOFTMAX_WEIGHT for the eight lanes at once (lanes >= ng see score 0: harmless) */
+                const __m256 gt = _mm256_cmp_ps(sv, mxv, _CMP_GT_OQ); /* s > mx, false for NaN as in C */
+                const __m256 e = expf8(_mm256_blendv_ps(_mm256_sub_ps(sv, mxv), _mm256_sub_ps(mxv, sv), gt));
+                const __m256 ms = _mm256_blendv_ps(one, e, gt);
+                _mm256_store_ps(vs, _mm256_blendv_ps(e, one, gt));
+                mxv = _mm256_blendv_ps(mxv, sv, gt);
+                sumv = _mm256_add_ps(_mm256_mul_ps(sumv, ms), _mm256_load_ps(vs));
+                int bits = _mm256_movemask_ps(gt) & ((1 << ng) - 1); /* heads whose max moved */
+                if (bits) {
+                    _Alignas(32) float msa[ATTN_GROUP];
+                    _mm256_store_ps(msa, ms);
+                    for (; bits; bits &= bits - 1) {
+                        const int h = __builtin_ctz((unsigned)bits);
+                        scale_f16_avx2(acc[h], msa[h], D);
+                    }
                 }
+                if (p + 1 < n) {
+                    widen_row(kf, k + (size_t)(p + 1) * stride, D);
+                    sv = dots_group(kf, qf, ng, D, scale);
+                }
+                mad_group(acc, vf, vs, ng, D);
             }
-            mad_group(acc, vf, vs, ng, D);
+            _mm256_store_ps(sum, sumv);
         }
-        if (whole) _mm256_store_ps(sum, sumv);
         for (int64_t h = 0; h < ng; h++) {
             const float inv = sum[h] == 0.0f ? 0.0f : 1.0f / sum[h];
             float *oh = out + (g0 + h) * D;

@@ -317,6 +317,8 @@ static void test_attn(void) {
     for (size_t i = 0; i < sizeof Ds / sizeof Ds[0]; i++)
         for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++) check_attn(Ds[i], ns[j], j % 2 ? 8 : 3, IN_GAUSS);
     for (int kind = 0; kind < IN_COUNT; kind++) check_attn(64, 50, 9, (input_kind)kind);
+    check_attn(64, 0, 8, IN_GAUSS); /* no positions: zeros, and no read of the empty cache */
+    check_attn(40, 0, 3, IN_GAUSS);
     /* the vector steps on their own */
     uint16_t x[77], y[77], z[77];
     for (int i = 0; i < 77; i++) x[i] = kn_f32_to_f16(rng_gauss()), y[i] = kn_f32_to_f16(rng_gauss());
