@@ -300,7 +300,8 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
         for (int64_t h = 0; h < ng; h++) {
             const float *qh = q + (g0 + h) * D;
             for (int64_t i = 0; i < D8; i += 8) /* vcvtps2ph rounds as kn_f32_to_f16 (nearest-even) */
-                _mm256_store_ps(qf[h] + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(qh + i), _MM_FROUND_TO_NEAREST_INT)));
+                _mm256_store_ps(qf[h] + i,
+                                _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(qh + i), _MM_FROUND_TO_NEAREST_INT)));
             for (int64_t i = D8; i < D; i++) qf[h][i] = h2f(kn_f32_to_f16(qh[i]));
             memset(acc[h], 0, sizeof(uint16_t) * (size_t)D);
             mx[h] = -INFINITY;
@@ -353,7 +354,8 @@ KN_TARGET_F16C static void attn_f16_avx2(const float *q, int64_t n_q, const uint
         for (int64_t h = 0; h < ng; h++) {
             const float inv = sum[h] == 0.0f ? 0.0f : 1.0f / sum[h];
             float *oh = out + (g0 + h) * D;
-            for (int64_t i = 0; i < D8; i += 8) _mm256_storeu_ps(oh + i, _mm256_mul_ps(ld8(acc[h] + i), _mm256_set1_ps(inv)));
+            for (int64_t i = 0; i < D8; i += 8)
+                _mm256_storeu_ps(oh + i, _mm256_mul_ps(ld8(acc[h] + i), _mm256_set1_ps(inv)));
             for (int64_t i = D8; i < D; i++) oh[i] = h2f(acc[h][i]) * inv;
         }
     }

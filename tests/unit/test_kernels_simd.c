@@ -303,11 +303,13 @@ static void test_attn_expf(void) {
         for (int i = 0; i < N; i++, n++) {
             const float want = expf(x[i]);
             if (memcmp(&want, &y[i], sizeof want) != 0 && !(isnan(want) && isnan(y[i]))) {
-                if (bad++ < 5) CHECK_MSG(0, "attention expf(%a) = %a, expf gives %a", (double)x[i], (double)y[i], (double)want);
+                if (bad++ < 5)
+                    CHECK_MSG(0, "attention expf(%a) = %a, expf gives %a", (double)x[i], (double)y[i], (double)want);
             }
         }
     }
-    CHECK_MSG(bad == 0, "attention expf: %llu of %llu differ from expf", (unsigned long long)bad, (unsigned long long)n);
+    CHECK_MSG(bad == 0, "attention expf: %llu of %llu differ from expf", (unsigned long long)bad,
+              (unsigned long long)n);
 }
 
 static void test_attn(void) {
