@@ -104,12 +104,15 @@ static void attn_f16_ref(const float *q, int64_t n_q, const uint16_t *k, const u
 F16C_INLINE __m256 ld8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 F16C_INLINE void st8(uint16_t *p, __m256 v) { _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); }
 
-/* ggml_vec_dot_f16's reduction of its four 8-lane accumulators, in its order. */
-F16C_INLINE double reduce4(__m256 s0, __m256 s1, __m256 s2, __m256 s3) {
-    const __m256 t = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+/* ggml_vec_dot_f16's reduction of its four 8-lane accumulators, in its order: t = (s0 + s2) +
+ * (s1 + s3), then reduce_t's halves and two hadds. */
+F16C_INLINE double reduce_t(__m256 t) {
     const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
     const __m128 t1 = _mm_hadd_ps(t0, t0);
     return (double)_mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+F16C_INLINE double reduce4(__m256 s0, __m256 s1, __m256 s2, __m256 s3) {
+    return reduce_t(_mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
 }
 
 F16C_INLINE float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int64_t n) {
@@ -143,9 +146,10 @@ F16C_INLINE void mad_f16_avx2(uint16_t *y, const uint16_t *x, float v, int64_t n
     }
 }
 
-/* Dot of a k row already widened to f32 (kf) with q (f32 values of f16s): dot_f16_avx2's arithmetic. */
-F16C_INLINE float dot_f32w(const float *kf, const float *qf, int64_t n) {
-    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+/* dot_f16_avx2's four accumulators over the np (a multiple of F16_STEP) leading elements of a k row
+ * already widened to f32 (kf) and q (f32 values of f16s), then reduce4's first step: the 8 lanes
+ * (s0 + s2) + (s1 + s3). */
+F16C_INLINE __m256 dot_f32w_steps(const float *kf, const float *qf, int64_t np) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (int64_t i = 0; i < np; i += F16_STEP) {
         s0 = _mm256_fmadd_ps(_mm256_load_ps(kf + i), _mm256_load_ps(qf + i), s0);
@@ -153,7 +157,13 @@ F16C_INLINE float dot_f32w(const float *kf, const float *qf, int64_t n) {
         s2 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 16), _mm256_load_ps(qf + i + 16), s2);
         s3 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 24), _mm256_load_ps(qf + i + 24), s3);
     }
-    double sumf = reduce4(s0, s1, s2, s3);
+    return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+}
+
+/* Dot of a widened k row with q: dot_f16_avx2's arithmetic. */
+F16C_INLINE float dot_f32w(const float *kf, const float *qf, int64_t n) {
+    const int64_t np = n & ~(int64_t)(F16_STEP - 1);
+    double sumf = reduce_t(dot_f32w_steps(kf, qf, np));
     for (int64_t i = np; i < n; i++) sumf += (double)(kf[i] * qf[i]);
     return (float)sumf;
 }
@@ -172,9 +182,9 @@ F16C_INLINE void mad_f32w(uint16_t *y, const float *vf, float v, int64_t n) {
 #define ATTN_GROUP 8 /* query heads that share a KV head, handled together (see attn_f16_avx2) */
 
 /* The q.k dots of up to ATTN_GROUP heads against one widened k row, for D a multiple of F16_STEP:
- * per head dot_f32w's four accumulators and its first reduction step, then the eight heads'
- * remaining steps side by side (each lane does, for its head, exactly what reduce4 does: lower half
- * + upper half, then two pairwise adds), times scale, lane h for head h. Lanes >= ng are 0. */
+ * per head dot_f32w_steps, then the eight heads' reduce_t side by side (each lane does for its head
+ * exactly what reduce_t does: lower + upper half, then two pairwise adds), times scale, lane h for
+ * head h. Lanes >= ng are 0. */
 F16C_INLINE __m256 dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D], int64_t ng, int64_t D,
                               float scale) {
     /* Unrolled, so t[] and u[] stay in registers: as a loop GCC kept them on the stack and the
@@ -185,14 +195,7 @@ F16C_INLINE __m256 dots_group(const float *kf, const float (*qf)[KN_ATTN_MAX_D],
             t[h] = _mm256_setzero_ps();
             continue;
         }
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        for (int64_t i = 0; i < D; i += F16_STEP) {
-            s0 = _mm256_fmadd_ps(_mm256_load_ps(kf + i), _mm256_load_ps(qf[h] + i), s0);
-            s1 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 8), _mm256_load_ps(qf[h] + i + 8), s1);
-            s2 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 16), _mm256_load_ps(qf[h] + i + 16), s2);
-            s3 = _mm256_fmadd_ps(_mm256_load_ps(kf + i + 24), _mm256_load_ps(qf[h] + i + 24), s3);
-        }
-        t[h] = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+        t[h] = dot_f32w_steps(kf, qf[h], D);
     }
     /* u[j] = [lower + upper half of head 2j | the same of head 2j+1] */
     __m256 u[ATTN_GROUP / 2];
