@@ -186,7 +186,7 @@ void kn_mdot_f32_scalar(int64_t n, const void *w, const void *x, size_t xs, int 
 void kn_mdot_f16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 void kn_mdot_bf16_scalar(int64_t n, const void *w, const void *x, size_t xs, int nrx, float *out, size_t os);
 
-/* A GEMM tile (dot_x86.h): y[r * ys + m] = dot(W_m, X_r) for m < nw, r < nx, W_m = w + m * ws,
+/* A GEMM tile (dot_x86_q32.h, dot_x86_kq.h): y[r * ys + m] = dot(W_m, X_r) for m < nw, r < nx, W_m = w + m * ws,
  * with 1 <= nw <= gemm_mr[t] and 1 <= nx <= gemm_nr[t]. X is a q8_0 panel of nx rows (xs unused)
  * for q4_0 / q8_0 weights, else nx rows of stride xs. Same per-pair arithmetic as the multi-dot of
  * its type, whatever nw and nx are. */
