@@ -12,6 +12,8 @@
  *  R1. A tenant slot's ring, counters and score change only under its own mutex (tmu[i]); the table mutex
  *      only guards which slot holds which name (taken before a slot mutex, never after).
  *  R2. Memory is fixed at creation: max_tenants slots of GUARD_RISK_WINDOW summaries each.
+ *  R3. used, hash, name and last_seen are the table's: every slot search reads them under mu (last_seen
+ *      picks the slot to recycle), so they are written only under mu (a recycle also holds tmu[i]).
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -156,8 +158,9 @@ static uint64_t name_hash(const char *s) {
     return mix64(h);
 }
 
-/* Finds or claims the slot for name, locked (R1). The least recently seen slot is recycled. */
-static rk_tenant *slot_lock(guard_risk *r, const char *name, uint64_t now) {
+/* Finds or claims the slot for name, locked (R1). The least recently seen slot is recycled. seen: a
+ * request is being observed at `now`, which refreshes last_seen here, under mu (R3). */
+static rk_tenant *slot_lock(guard_risk *r, const char *name, uint64_t now, bool seen) {
     uint64_t h = name_hash(name);
     pthread_mutex_lock(&r->mu);
     rk_tenant *hit = NULL, *lru = NULL;
@@ -174,10 +177,10 @@ static rk_tenant *slot_lock(guard_risk *r, const char *name, uint64_t now) {
         hit->hash = h;
         snprintf(hit->name, sizeof hit->name, "%s", name);
         hit->hour = now / 3600000000000ull;
-        pthread_mutex_unlock(&r->mu);
-        return hit;
+    } else {
+        TLOCK(r, hit);
     }
-    TLOCK(r, hit);
+    if (seen) hit->last_seen = now;
     pthread_mutex_unlock(&r->mu);
     return hit;
 }
@@ -326,7 +329,7 @@ void guard_risk_observe(guard_risk *r, const guard_risk_obs *o, uint64_t now) {
     if (model_is_new(r, o->model, now)) q.flags |= RQ_NEWMODEL;
     guard_sweep_result sw = {0};
     guard_sweep_observe(r->sweep, name_hash(o->tenant), now, o->bias_ids, o->bias_ids ? o->n_bias : 0, &sw);
-    rk_tenant *t = slot_lock(r, o->tenant, now);
+    rk_tenant *t = slot_lock(r, o->tenant, now, true);
     for (uint32_t i = 0; i < t->count; i++) {
         const rk_req *p = &t->ring[i];
         int same = 0;
@@ -339,7 +342,6 @@ void guard_risk_observe(guard_risk *r, const guard_risk_obs *o, uint64_t now) {
     t->head = (t->head + 1) % GUARD_RISK_WINDOW;
     if (t->count < GUARD_RISK_WINDOW) t->count++;
     t->total++;
-    t->last_seen = now;
     uint64_t hour = now / 3600000000000ull;
     for (; t->hour < hour && hour - t->hour <= RK_HOURS; ) t->vol[++t->hour % RK_HOURS] = 0;
     if (hour > t->hour) { /* a gap longer than the ring: all history is old */
@@ -364,7 +366,7 @@ void guard_risk_observe(guard_risk *r, const guard_risk_obs *o, uint64_t now) {
 void guard_risk_admit(guard_risk *r, const char *tenant, uint64_t now, guard_risk_action *out) {
     memset(out, 0, sizeof *out);
     if (!r || !tenant) return;
-    rk_tenant *t = slot_lock(r, tenant, now);
+    rk_tenant *t = slot_lock(r, tenant, now, false);
     out->policy = t->policy;
     if (t->policy == GUARD_POLICY_BLOCK) {
         out->deny = true;
@@ -389,7 +391,7 @@ cirrus_status guard_risk_set_policy(guard_risk *r, const char *tenant, guard_pol
     if (!tenant || !*tenant || strlen(tenant) >= GUARD_RISK_NAME_MAX)
         return cirrus_errf(err, CIRRUS_ERR_INVALID, "tenant: 1 to %d characters", GUARD_RISK_NAME_MAX - 1);
     if ((unsigned)p > GUARD_POLICY_BLOCK) return cirrus_errf(err, CIRRUS_ERR_INVALID, "policy: none, flag, throttle or block");
-    rk_tenant *t = slot_lock(r, tenant, 0);
+    rk_tenant *t = slot_lock(r, tenant, 0, false);
     t->policy = p;
     TUNLOCK(r, t);
     return CIRRUS_OK;
