@@ -568,7 +568,7 @@ static void fairness(int32_t n_slots, uint32_t w_a) {
      * scheduler bridges with a grace credit). Under a sanitizer on a loaded 2-core machine that gap
      * can be many steps long, so there the check is only that B is not starved; the exact
      * acceptance figure (50% +- 10%) is checked in the optimised build and with loadgen. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     double lo = want * 0.5, hi = want * 1.5;
 #else
     double lo = want * 0.8, hi = want * 1.2;

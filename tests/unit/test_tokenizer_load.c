@@ -389,8 +389,8 @@ static void test_load_time(void) {
     double s = (double)(cirrus_now_ns() - t0) / 1e9;
     gguf_close(g);
     unlink(g_tmp);
-#if defined(__SANITIZE_ADDRESS__)
-    const double limit = 2.0; /* ASan makes every allocation and access several times slower */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    const double limit = 2.0; /* a sanitizer makes every allocation and access several times slower */
 #else
     const double limit = 0.5;
 #endif
