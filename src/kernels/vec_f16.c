@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels_impl.h"
@@ -377,10 +378,16 @@ KN_TARGET_F16C static void vec_mad_f16_avx2(uint16_t *y, const uint16_t *x, floa
     mad_f16_avx2(y, x, v, n);
 }
 
+/* Engine and pool threads may ask at once: each computes the same answer, and the atomic makes the
+ * first-use write well defined (a plain int here was a data race under ThreadSanitizer). */
 static bool use_simd(void) {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kn_cpu_has_f16c();
-    return cached && !kn_scalar_forced();
+    static _Atomic int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c < 0) {
+        c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && kn_cpu_has_f16c();
+        atomic_store_explicit(&cached, c, memory_order_relaxed);
+    }
+    return c && !kn_scalar_forced();
 }
 #else
 static bool use_simd(void) { return false; }
