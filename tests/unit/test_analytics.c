@@ -574,6 +574,31 @@ static void test_ledger_file(void) {
         an_data_free(&d);
     }
     CHECK(an_ledger_read("/nonexistent/x.jsonl", &all, &d, &e) != CIRRUS_OK);
+
+    /* Many tenants' budgets, each set twice (a later line wins, the order is first appearance),
+     * and a second file read into the same set updating them: the budget index keeps up with
+     * growth and with the budgets a set already holds. */
+    enum { NB = 5000 };
+    size_t cap = (size_t)NB * 2 * 48 + 1;
+    char *text = malloc(cap), *q = text;
+    CHECK(text != NULL);
+    if (!text) return;
+    for (int i = 0; i < NB; i++) q += sprintf(q, "{\"tenant\":\"t%d\",\"soft_budget\":%d}\n", i, i + 1);
+    for (int i = NB - 1; i >= 0; i--) q += sprintf(q, "{\"tenant\":\"t%d\",\"soft_budget\":%d}\n", i, 2 * i + 7);
+    p = write_tmp("c.jsonl", text);
+    CHECK(p && an_ledger_read(p, &all, &d, &e) == CIRRUS_OK && d.n == 0 && d.n_budgets == NB);
+    int wrong = 0;
+    for (int i = 0; i < NB && d.n_budgets == NB; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        wrong += strcmp(d.budgets[i].tenant, name) != 0 || d.budgets[i].soft != 2 * i + 7;
+    }
+    CHECK_MSG(wrong == 0, "%d budgets wrong", wrong);
+    p = write_tmp("c.jsonl", "{\"tenant\":\"t17\",\"soft_budget\":1}\n{\"tenant\":\"new\",\"soft_budget\":2}\n");
+    CHECK(p && an_ledger_read(p, &all, &d, &e) == CIRRUS_OK && d.n_budgets == NB + 1);
+    CHECK(d.n_budgets == NB + 1 && d.budgets[17].soft == 1 && !strcmp(d.budgets[NB].tenant, "new"));
+    an_data_free(&d);
+    free(text);
     unlink(p);
     char path[256];
     snprintf(path, sizeof path, "/tmp/cirrus_test_analytics_%d_a.jsonl", (int)getpid());
