@@ -2,6 +2,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +35,23 @@ cirrus_status cirrus_errf(cirrus_err *err, cirrus_status st, const char *fmt, ..
     return st;
 }
 
-static cirrus_log_level g_level = CIRRUS_LOG_INFO;
+/* Set by the CLI before threads start, read by every thread: atomic, so a later change (or a test
+ * that sets it while a server runs) is well defined. */
+static _Atomic int g_level = CIRRUS_LOG_INFO;
 
-void cirrus_log_set_level(cirrus_log_level lvl) { g_level = lvl; }
+void cirrus_log_set_level(cirrus_log_level lvl) { atomic_store_explicit(&g_level, (int)lvl, memory_order_relaxed); }
 
 void cirrus_log(cirrus_log_level lvl, const char *fmt, ...) {
     static const char *names[] = {"debug", "info", "warn", "error"};
-    if (lvl < g_level) return;
+    if ((int)lvl < atomic_load_explicit(&g_level, memory_order_relaxed)) return;
     va_list ap;
     va_start(ap, fmt);
+    /* one line per call even when threads log at once: the three writes hold the stream's lock */
+    flockfile(stderr);
     fprintf(stderr, "cirrus: %s: ", names[lvl]);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }
 
