@@ -7,6 +7,12 @@ fail=0
 for ref in "$SHARED"/reference/*.json; do
   name=$(basename "$ref" .json)
   model="$SHARED/models/$name.gguf"
+  # Architectures cirrus does not load yet (issue #20: qwen3, gemma3, phi3) are named, not hidden.
+  why=$("$BIN" run -m "$model" -p x -n 1 --no-stats 2>&1 >/dev/null) || true
+  if grep -q "architecture .* is not supported" <<<"$why"; then
+    echo "SKIP $name: $why"
+    continue
+  fi
   mapfile -t prompts < <(grep -o '"prompt":"[^"]*"' "$ref" | sed 's/^"prompt":"//; s/"$//')
   mapfile -t gens < <(grep -o '"generated":\[[0-9,]*\]' "$ref" | sed 's/^"generated":\[//; s/\]$//; s/,/ /g')
   for i in "${!prompts[@]}"; do
