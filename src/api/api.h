@@ -69,12 +69,6 @@ size_t api_error_json(const api_error *e, char *buf, size_t cap);
 
 /* ---- request parsing (also the fuzz targets' entry points) -------------------------------- */
 
-/* A bounded bump allocator: a request's parsed fields live here and are freed at once. */
-typedef struct api_arena_blk api_arena_blk;
-typedef struct {
-    api_arena_blk *head;
-    size_t used, max; /* max: total bytes this arena may hold */
-} api_arena;
 
 typedef enum { API_CHAT, API_COMPLETION } api_gen_kind;
 
@@ -105,7 +99,7 @@ typedef struct {
     bool logprobs;
     int32_t top_logprobs;      /* alternatives per position (chat top_logprobs, legacy logprobs=N) */
     bool echo;                 /* completions only; accepted only when false */
-    api_arena arena;
+    cirrus_arena arena;
 } api_gen_req;
 
 /* Parse and validate a body (up to the point a model is needed: vocabulary ranges come later).

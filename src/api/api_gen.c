@@ -554,7 +554,7 @@ static cirrus_status build_prompt(gen *g, int32_t **ids, size_t *n, api_error *e
         text = formatted;
         len = strlen(formatted);
     }
-    if (g->a->cfg.log_prompts) g->prompt_text = api_arena_strdup(&q->arena, text, len);
+    if (g->a->cfg.log_prompts) g->prompt_text = cirrus_arena_strndup(&q->arena, text, len);
     /* Chat templates write special tokens as text, so they are parsed; a raw completion prompt's
      * text is taken literally. Known limit: parsing the whole formatted chat also turns special-
      * token text typed inside a message (e.g. "<|im_start|>") into the token, as llama.cpp's server

@@ -9,13 +9,6 @@
 #include "api/api.h"
 #include "tenancy/tenancy.h"
 
-/* ---- arena (api_json.c) -------------------------------------------------------------------- */
-
-void api_arena_init(api_arena *a, size_t max);
-void *api_arena_alloc(api_arena *a, size_t n);           /* 16-aligned, zeroed; NULL past max */
-char *api_arena_strdup(api_arena *a, const char *s, size_t n);
-void api_arena_free(api_arena *a);
-
 /* ---- JSON writer (api_json.c) ----------------------------------------------------------------
  * Appends to a growable buffer that never exceeds max; after a failed growth every call is a
  * no-op and failed is set, so callers check once at the end. Commas are inserted by nesting

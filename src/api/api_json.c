@@ -1,65 +1,10 @@
-/* The request arena and the bounded JSON writer used for every response body. */
+/* The bounded JSON writer used for every response body. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_internal.h"
-
-/* ---- arena ---------------------------------------------------------------------------------- */
-
-struct api_arena_blk {
-    api_arena_blk *next;
-    size_t used, cap;
-    _Alignas(16) unsigned char data[];
-};
-
-void api_arena_init(api_arena *a, size_t max) {
-    a->head = NULL;
-    a->used = 0;
-    a->max = max;
-}
-
-void *api_arena_alloc(api_arena *a, size_t n) {
-    size_t need = (n + 15) & ~(size_t)15;
-    if (need < n) return NULL;
-    api_arena_blk *b = a->head;
-    if (!b || b->cap - b->used < need) {
-        size_t cap = need > 8192 ? need : 8192;
-        if (cap > a->max || a->used > a->max - cap) return NULL;
-        b = malloc(sizeof *b + cap);
-        if (!b) return NULL;
-        b->next = a->head;
-        b->used = 0;
-        b->cap = cap;
-        a->head = b;
-        a->used += cap;
-    }
-    void *p = b->data + b->used;
-    b->used += need;
-    memset(p, 0, n);
-    return p;
-}
-
-char *api_arena_strdup(api_arena *a, const char *s, size_t n) {
-    if (n == SIZE_MAX) return NULL;
-    char *p = api_arena_alloc(a, n + 1);
-    if (!p) return NULL;
-    memcpy(p, s, n);
-    p[n] = 0;
-    return p;
-}
-
-void api_arena_free(api_arena *a) {
-    api_arena_blk *b = a->head;
-    while (b) {
-        api_arena_blk *n = b->next;
-        free(b);
-        b = n;
-    }
-    a->head = NULL;
-    a->used = 0;
-}
 
 /* ---- JSON writer ------------------------------------------------------------------------------ */
 

@@ -72,7 +72,7 @@ static cirrus_status nomem(pctx *c) {
 
 static cirrus_status copy_str(pctx *c, const json_t *v, const char **out, size_t *len) {
     size_t n = json_string_length(v);
-    char *s = api_arena_strdup(&c->r->arena, json_string_value(v), n);
+    char *s = cirrus_arena_strndup(&c->r->arena, json_string_value(v), n);
     if (!s) return nomem(c);
     *out = s;
     if (len) *len = n;
@@ -122,7 +122,7 @@ static cirrus_status parse_content(pctx *c, size_t i, const json_t *v, const cha
                                                         : api_error_make(c->e, API_E_INVALID, pp, "Missing required parameter: '%s'.", pp);
         total += json_string_length(text) + 1;
     }
-    char *s = api_arena_alloc(&c->r->arena, total + 1);
+    char *s = cirrus_arena_alloc(&c->r->arena, total + 1);
     if (!s) return nomem(c);
     size_t at = 0;
     for (size_t j = 0; j < np; j++) {
@@ -143,7 +143,7 @@ static cirrus_status parse_messages(pctx *c, const json_t *v) {
     if (n == 0) return api_error_make(c->e, API_E_INVALID, "messages", "Invalid 'messages': empty array. Expected an array with minimum length 1.");
     if (n > API_MAX_MESSAGES)
         return api_error_make(c->e, API_E_INVALID, "messages", "Invalid 'messages': at most %d messages.", API_MAX_MESSAGES);
-    c->r->msgs = api_arena_alloc(&c->r->arena, n * sizeof *c->r->msgs);
+    c->r->msgs = cirrus_arena_alloc(&c->r->arena, n * sizeof *c->r->msgs);
     if (!c->r->msgs) return nomem(c);
     for (size_t i = 0; i < n; i++) {
         const json_t *m = json_array_get(v, i);
@@ -225,7 +225,7 @@ static cirrus_status parse_bias(pctx *c, const json_t *v) {
     size_t n = json_object_size(v);
     if (n > API_MAX_BIAS)
         return api_error_make(c->e, API_E_INVALID, "logit_bias", "Invalid 'logit_bias': at most %d entries, got %zu.", API_MAX_BIAS, n);
-    smp_bias *b = n ? api_arena_alloc(&c->r->arena, n * sizeof *b) : NULL;
+    smp_bias *b = n ? cirrus_arena_alloc(&c->r->arena, n * sizeof *b) : NULL;
     if (n && !b) return nomem(c);
     size_t i = 0;
     const char *k;
@@ -269,7 +269,7 @@ static cirrus_status parse_prompt(pctx *c, const json_t *v) {
         if (n == 0) return api_error_make(c->e, API_E_INVALID, "prompt[0]", "Invalid 'prompt[0]': empty array.");
     }
     if (n > API_MAX_TOKENS_LIMIT) return api_error_make(c->e, API_E_INVALID, "prompt", "Invalid 'prompt': too many tokens.");
-    c->r->prompt_ids = api_arena_alloc(&c->r->arena, n * sizeof *c->r->prompt_ids);
+    c->r->prompt_ids = cirrus_arena_alloc(&c->r->arena, n * sizeof *c->r->prompt_ids);
     if (!c->r->prompt_ids) return nomem(c);
     for (size_t i = 0; i < n; i++) {
         char param[32];
@@ -401,7 +401,7 @@ static cirrus_status parse(api_gen_kind kind, const char *body, size_t len, api_
     r->sp.presence_penalty = 0;
     r->sp.frequency_penalty = 0;
     r->sp.penalize_prompt = false;
-    api_arena_init(&r->arena, len * 2 + (64u << 10));
+    cirrus_arena_init(&r->arena, len * 2 + (64u << 10));
     pctx c = {r, e};
     json_error_t je;
     json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
@@ -447,7 +447,7 @@ static cirrus_status parse(api_gen_kind kind, const char *body, size_t len, api_
     }
 out:
     json_decref(root);
-    if (st) api_arena_free(&r->arena);
+    if (st) cirrus_arena_free(&r->arena);
     return st;
 }
 
@@ -461,6 +461,6 @@ cirrus_status api_parse_completion(const char *body, size_t len, api_gen_req *ou
 
 void api_gen_req_free(api_gen_req *r) {
     if (!r) return;
-    api_arena_free(&r->arena);
+    cirrus_arena_free(&r->arena);
     memset(r, 0, sizeof *r);
 }
