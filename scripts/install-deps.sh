@@ -12,6 +12,8 @@ PACKAGES=(
   libcurl4-openssl-dev               # the load generator and upstream clients
   libsodium-dev                      # key hashing, keyed PRFs, randomness
   libsqlite3-dev                     # the embedded store
+  libpq-dev libhiredis-dev           # the cluster's store (PostgreSQL) and shared counters (Redis)
+  postgresql redis-server            # real servers for the tests (tests/servers/servers.sh)
   libsimde-dev                       # test_kernels_simd runs the AVX-512 tier's code on AVX2 CPUs
   curl                               # the HTTP tests drive cirrus serve with it
   jq                                 # scripts/bench/vs_llamacpp.sh (and its test) read JSON with it
