@@ -81,14 +81,14 @@ size_t api_error_json(const api_error *e, char *buf, size_t cap) {
     jw_cstr(&w, e->code);
     jw_obj_end(&w);
     jw_obj_end(&w);
-    size_t need = w.failed ? 0 : w.len;
-    if (w.failed) { /* 4 KiB always holds 384 + 96 bytes escaped; stay safe anyway */
+    size_t need = jw_failed(&w) ? 0 : jw_len(&w);
+    if (jw_failed(&w)) { /* 4 KiB always holds 384 + 96 bytes escaped; stay safe anyway */
         static const char fallback[] = "{\"error\":{\"message\":\"internal error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
         need = sizeof fallback - 1;
         if (cap) snprintf(buf, cap, "%s", fallback);
     } else if (cap) {
         size_t n = need < cap - 1 ? need : cap - 1;
-        memcpy(buf, w.buf, n);
+        memcpy(buf, jw_data(&w), n);
         buf[n] = 0;
     }
     jw_free(&w);

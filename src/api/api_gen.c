@@ -147,7 +147,7 @@ static void token_lp(gen *g, jw *w, int32_t id, float lp, bool with_top, const s
 static void add_logprobs(gen *g, gen_choice *c, const sched_event *ev, size_t text_off) {
     jw *l = c->lp;
     if (g->req.kind == API_CHAT) {
-        if (l[0].len) jw_raw(&l[0], ",", 1);
+        if (jw_len(&l[0])) jw_raw(&l[0], ",", 1);
         token_lp(g, &l[0], ev->lp.id, ev->lp.logprob, true, &ev->lp);
         return;
     }
@@ -155,7 +155,7 @@ static void add_logprobs(gen *g, gen_choice *c, const sched_event *ev, size_t te
     size_t n = tok_piece(g->me->m.vocab, ev->lp.id, true, piece, sizeof piece);
     if (n > sizeof piece) n = sizeof piece;
     for (int i = 0; i < 4; i++)
-        if (l[i].len) jw_raw(&l[i], ",", 1);
+        if (jw_len(&l[i])) jw_raw(&l[i], ",", 1);
     jw_str(&l[0], piece, n);
     jw_num(&l[1], ev->lp.logprob);
     jw_obj(&l[2]);
@@ -185,8 +185,8 @@ static void logprobs_obj(gen *g, jw *w, gen_choice *c) {
     for (int i = 0; i < (g->req.kind == API_CHAT ? 1 : 4); i++) {
         jw_key(w, g->req.kind == API_CHAT ? "content" : legacy[i]);
         jw_arr(w);
-        if (c->lp[i].len) {
-            jw_raw(w, c->lp[i].buf, c->lp[i].len);
+        if (jw_len(&c->lp[i])) {
+            jw_raw(w, jw_data(&c->lp[i]), jw_len(&c->lp[i]));
             w->first[w->depth - 1] = false;
         }
         jw_arr_end(w);
@@ -203,13 +203,13 @@ static void logprobs_obj(gen *g, jw *w, gen_choice *c) {
 
 static void emit(gen *g) {
     jw *c = &g->chunk;
-    if (c->failed) {
-        g->out.failed = true;
+    if (jw_failed(c)) {
+        if (!g->out.b.fail) g->out.b.fail = c->b.fail; /* the stream cannot go on without it */
         return;
     }
-    size_t need = http_sse_frame(c->buf, c->len, NULL, 0);
+    size_t need = http_sse_frame(jw_data(c), jw_len(c), NULL, 0);
     char *p = jw_extend(&g->out, need);
-    if (p) http_sse_frame(c->buf, c->len, p, need);
+    if (p) http_sse_frame(jw_data(c), jw_len(c), p, need);
     jw_reset(c);
 }
 
@@ -346,7 +346,7 @@ static void stream_tail(gen *g) {
 static long gen_pull(void *ud, char *buf, size_t cap) {
     gen *g = ud;
     sched_event ev;
-    while (!g->sent_all && g->out.len - g->out_off < cap) { /* invariant 3 */
+    while (!g->sent_all && jw_len(&g->out) - g->out_off < cap) { /* invariant 3 */
         if (g->finished) {
             stream_tail(g);
             g->sent_all = true;
@@ -357,13 +357,13 @@ static long gen_pull(void *ud, char *buf, size_t cap) {
         if (rc < 0) g->finished = true;
         else on_event(g, &ev);
     }
-    if (g->out.failed) return HTTP_PULL_ABORT;
-    size_t avail = g->out.len - g->out_off;
+    if (jw_failed(&g->out)) return HTTP_PULL_ABORT;
+    size_t avail = jw_len(&g->out) - g->out_off;
     if (!avail) return g->sent_all ? HTTP_PULL_END : HTTP_PULL_AGAIN;
     size_t n = avail < cap ? avail : cap;
-    memcpy(buf, g->out.buf + g->out_off, n);
+    memcpy(buf, jw_data(&g->out) + g->out_off, n);
     g->out_off += n;
-    if (g->out_off == g->out.len) {
+    if (g->out_off == jw_len(&g->out)) {
         jw_reset(&g->out);
         g->out_off = 0;
     }
@@ -401,13 +401,13 @@ static void reply_whole(gen *g, http_req *r) {
             jw_key(&w, "role");
             jw_cstr(&w, "assistant");
             jw_key(&w, "content");
-            jw_str(&w, c->text.buf ? c->text.buf : "", c->text.len);
+            jw_str(&w, jw_data(&c->text), jw_len(&c->text));
             jw_key(&w, "refusal");
             jw_null(&w);
             jw_obj_end(&w);
         } else {
             jw_key(&w, "text");
-            jw_str(&w, c->text.buf ? c->text.buf : "", c->text.len);
+            jw_str(&w, jw_data(&c->text), jw_len(&c->text));
         }
         logprobs_obj(g, &w, c);
         jw_key(&w, "finish_reason");
@@ -418,15 +418,15 @@ static void reply_whole(gen *g, http_req *r) {
     jw_key(&w, "usage");
     usage_obj(g, &w);
     jw_obj_end(&w);
-    bool failed = w.failed;
-    for (int i = 0; i < g->req.n; i++) failed |= g->ch[i].text.failed;
+    bool failed = jw_failed(&w);
+    for (int i = 0; i < g->req.n; i++) failed |= jw_failed(&g->ch[i].text);
     if (failed) {
         api_error_make(&e, API_E_INTERNAL, NULL, "The response is larger than this server can send.");
         char body[1024];
         size_t n = api_error_json(&e, body, sizeof body);
         http_reply(r, 500, "application/json", body, n < sizeof body ? n : sizeof body - 1);
     } else {
-        http_reply(r, 200, "application/json", w.buf, w.len);
+        http_reply(r, 200, "application/json", jw_data(&w), jw_len(&w));
     }
     jw_free(&w);
 }

@@ -10,20 +10,21 @@
 #include "tenancy/tenancy.h"
 
 /* ---- JSON writer (api_json.c) ----------------------------------------------------------------
- * Appends to a growable buffer that never exceeds max; after a failed growth every call is a
- * no-op and failed is set, so callers check once at the end. Commas are inserted by nesting
- * state. Strings are escaped and made valid UTF-8 (bad bytes become U+FFFD): model output may
- * hold byte tokens that do not form characters. */
+ * Appends to core's bounded buffer (cirrus_buf): never past max, and after a failed growth every
+ * call is a no-op and jw_failed() is true, so callers check once at the end. Commas are inserted
+ * by nesting state. Strings are escaped and made valid UTF-8 (bad bytes become U+FFFD): model
+ * output may hold byte tokens that do not form characters. */
 #define JW_DEPTH 16
 typedef struct {
-    char *buf;
-    size_t len, cap, max;
-    bool failed;
+    cirrus_buf b;        /* the bytes (b.p NULL until the first write: read them with jw_data) */
     int depth;
     bool first[JW_DEPTH];
     bool after_key;
 } jw;
 
+static inline bool jw_failed(const jw *w) { return w->b.fail != CIRRUS_OK; }
+static inline const char *jw_data(const jw *w) { return cirrus_buf_str(&w->b); }
+static inline size_t jw_len(const jw *w) { return w->b.len; }
 void jw_init(jw *w, size_t max);
 void jw_free(jw *w);
 void jw_reset(jw *w);                               /* empty, keeps the buffer */

@@ -6,61 +6,26 @@
 
 #include "api/api_internal.h"
 
-/* ---- JSON writer ------------------------------------------------------------------------------ */
+/* ---- JSON writer ------------------------------------------------------------------------------
+ * The bytes live in core's bounded buffer: its first failed growth (past max, or out of memory)
+ * is sticky, so every later call is a no-op and a writer of many pieces checks once at the end. */
 
 void jw_init(jw *w, size_t max) {
     memset(w, 0, sizeof *w);
-    w->max = max;
+    cirrus_buf_init(&w->b, max);
 }
 
-void jw_free(jw *w) {
-    free(w->buf);
-    w->buf = NULL;
-    w->len = w->cap = 0;
-}
+void jw_free(jw *w) { cirrus_buf_free(&w->b); }
 
 void jw_reset(jw *w) {
-    w->len = 0;
-    w->failed = false;
+    cirrus_buf_reset(&w->b);
     w->depth = 0;
     w->after_key = false;
-    if (w->buf) w->buf[0] = 0;
 }
 
-static bool reserve(jw *w, size_t n) {
-    if (w->failed) return false;
-    if (n > w->max || w->len > w->max - n) {
-        w->failed = true;
-        return false;
-    }
-    if (w->len + n + 1 <= w->cap) return true;
-    size_t cap = w->cap ? w->cap : 512;
-    while (cap < w->len + n + 1) cap *= 2;
-    if (cap > w->max + 1) cap = w->max + 1;
-    char *b = realloc(w->buf, cap);
-    if (!b) {
-        w->failed = true;
-        return false;
-    }
-    w->buf = b;
-    w->cap = cap;
-    return true;
-}
+void jw_raw(jw *w, const char *s, size_t n) { cirrus_buf_add(&w->b, s, n); }
 
-void jw_raw(jw *w, const char *s, size_t n) {
-    if (!reserve(w, n)) return;
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    w->buf[w->len] = 0;
-}
-
-char *jw_extend(jw *w, size_t n) {
-    if (!reserve(w, n)) return NULL;
-    char *p = w->buf + w->len;
-    w->len += n;
-    w->buf[w->len] = 0;
-    return p;
-}
+char *jw_extend(jw *w, size_t n) { return cirrus_buf_extend(&w->b, n); }
 
 /* Separator before a value or a key at the current nesting level. */
 static void sep(jw *w) {
@@ -77,8 +42,8 @@ static void sep(jw *w) {
 static void open(jw *w, char c) {
     sep(w);
     jw_raw(w, &c, 1);
-    if (w->depth == JW_DEPTH) {
-        w->failed = true;
+    if (w->depth == JW_DEPTH) { /* deeper than the nesting state holds: fail like a full buffer */
+        if (!w->b.fail) w->b.fail = CIRRUS_ERR_FULL;
         return;
     }
     w->first[w->depth++] = true;

@@ -225,11 +225,11 @@ cirrus_status api_metrics_text(api *a, char **out, size_t *len) {
             pf(&w, "%s{tenant=\"%s\"} %llu\n", tc[c][0], lt, (unsigned long long)v);
         }
     }
-    if (w.failed) {
+    if (jw_failed(&w)) {
         jw_free(&w);
         return CIRRUS_ERR_NOMEM;
     }
-    *out = w.buf;
-    *len = w.len;
+    *out = cirrus_buf_take(&w.b, len);
+    if (!*out) return CIRRUS_ERR_NOMEM;
     return CIRRUS_OK;
 }

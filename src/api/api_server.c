@@ -179,9 +179,9 @@ void api_log_request(api *a, api_endpoint ep, const api_log_rec *rec) {
     }
     jw_obj_end(&w);
     jw_raw(&w, "\n", 1);
-    if (!w.failed) {
+    if (!jw_failed(&w)) {
         pthread_mutex_lock(&a->log_mu);
-        fwrite(w.buf, 1, w.len, a->cfg.access_log);
+        fwrite(jw_data(&w), 1, jw_len(&w), a->cfg.access_log);
         fflush(a->cfg.access_log);
         pthread_mutex_unlock(&a->log_mu);
     }
@@ -212,14 +212,14 @@ void api_reply_error(api *a, http_req *r, api_endpoint ep, const char *id, const
 }
 
 static void reply_json(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant, int status, jw *w) {
-    if (w->failed) {
+    if (jw_failed(w)) {
         api_error e;
         api_error_make(&e, API_E_INTERNAL, NULL, "The response did not fit in memory.");
         api_reply_error(a, r, ep, id, tenant, NULL, &e);
         return;
     }
     http_add_header(r, "X-Request-Id", id);
-    http_reply(r, status, "application/json", w->buf, w->len);
+    http_reply(r, status, "application/json", jw_data(w), jw_len(w));
     log_simple(a, r, ep, id, tenant, NULL, status);
 }
 

@@ -250,10 +250,10 @@ static void test_jw(void) {
     jw_cstr(&w, NULL);
     jw_arr_end(&w);
     jw_obj_end(&w);
-    CHECK(!w.failed);
+    CHECK(!jw_failed(&w));
     json_error_t je;
-    json_t *j = json_loadb(w.buf, w.len, 0, &je);
-    CHECK_MSG(j != NULL, "%s: %s", w.buf, je.text);
+    json_t *j = json_loadb(jw_data(&w), jw_len(&w), 0, &je);
+    CHECK_MSG(j != NULL, "%s: %s", jw_data(&w), je.text);
     CHECK(!strcmp(json_string_value(json_object_get(j, "s")), "a\"b\\c\n\x01\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"));
     CHECK(json_real_value(json_object_get(j, "n")) == -9999.0 || json_integer_value(json_object_get(j, "n")) == -9999);
     CHECK(json_array_size(json_object_get(j, "a")) == 4);
@@ -263,12 +263,17 @@ static void test_jw(void) {
     static char big[2048];
     memset(big, 'a', sizeof big);
     jw_str(&w, big, sizeof big);
-    CHECK(w.failed && w.len <= 1024);
+    CHECK(jw_failed(&w) && w.b.fail == CIRRUS_ERR_FULL && jw_len(&w) <= 1024);
+    jw_raw(&w, "x", 1); /* sticky: nothing changes after the failure */
+    CHECK(jw_failed(&w) && jw_len(&w) <= 1024);
+    jw_reset(&w); /* and reset clears it */
+    jw_cstr(&w, "ok");
+    CHECK(!jw_failed(&w) && !strcmp(jw_data(&w), "\"ok\""));
     jw_free(&w);
     /* surrogates and overlongs are not valid UTF-8 either */
     jw_init(&w, 256);
     jw_str(&w, "\xed\xa0\x80\xc0\xaf", 5);
-    CHECK(!strcmp(w.buf, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""));
+    CHECK(!strcmp(jw_data(&w), "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""));
     jw_free(&w);
 }
 
