@@ -3,12 +3,14 @@
  *
  *   POST /v1/chat/completions   POST /v1/completions   GET /v1/models[/ID]   GET /health   GET /metrics
  *
- * A generation request goes: bearer key -> tenant (api_auth, a seam the control plane will fill from
- * its database) -> body parsed and validated into api_gen_req (every field range-checked; unknown
- * fields are a 400 that names them) -> prompt formatted with the model's chat template and tokenized
- * -> sched_submit with the tenant as the fairness key -> events streamed as SSE chunks or gathered
- * into one JSON reply. Errors of every kind pass through one table (api_error_make) that gives the
- * HTTP status and OpenAI's error object {"error":{"message","type","param","code"}}.
+ * Every endpoint is one row of a table (api_internal.h, api_server.c): path, method, whether it
+ * needs a key, its metric name and id prefix, and either its handler or -- for the endpoints that
+ * run on an engine -- its parser, input and formatter. Those all pass through one admission
+ * pipeline (api_call.h): auth -> parse -> model -> input -> admit -> risk -> policy -> submit ->
+ * run -> settle. Bodies are parsed and validated into api_gen_req (every field range-checked;
+ * unknown fields are a 400 that names them). Errors of every kind pass through one table
+ * (api_error_make) that gives the HTTP status and OpenAI's error object
+ * {"error":{"message","type","param","code"}}.
  *
  * Threads: api_handle runs on http's polling threads and never blocks: tokens arrive from the
  * engine thread through sched's per-request queue, whose notify callback wakes the connection.

@@ -1,5 +1,5 @@
-/* Private to src/api: the service struct, the JSON writer, the arena, metrics and the generation
- * entry points shared between the api_*.c files. */
+/* Private to src/api: the service struct, the JSON writer, the endpoint table, metrics and the
+ * entry points shared between the api_*.c files (the admission pipeline's own state: api_call.h). */
 #ifndef CIRRUS_API_INTERNAL_H
 #define CIRRUS_API_INTERNAL_H
 
@@ -44,9 +44,45 @@ void jw_null(jw *w);
 /* Writes the escaped string body (no quotes) of s into w: for keys built from data. */
 void jw_str_body(jw *w, const char *s, size_t n);
 
-/* ---- metrics (api_metrics.c) ------------------------------------------------------------------ */
-
+/* ---- the endpoint table (api_server.c) --------------------------------------------------------
+ * Every endpoint is one row of api_eps[], indexed by api_endpoint (Redis's command table): the
+ * router, the metrics, the access log and the admission pipeline all read the row, so a new
+ * endpoint is a row -- and, when it runs on an engine, an api_work (api_call.h) -- not another
+ * copy of the request path. The rows are listed in api_server.c. */
 typedef enum { EP_CHAT, EP_COMPLETIONS, EP_MODELS, EP_HEALTH, EP_METRICS, EP_ADMIN, EP_CONSOLE, EP_OTHER, EP_COUNT } api_endpoint;
+
+enum {
+    API_EP_PREFIX = 1u << 0,    /* path is a prefix: "/console" also matches "/console/app.js" */
+    API_EP_ID = 1u << 1,        /* path, or path + "/ID" (GET /v1/models/ID) */
+    API_EP_KEY = 1u << 2,       /* an inference key, checked before a byte of the body is parsed (401) */
+    API_EP_GENERATES = 1u << 3, /* decodes tokens on an engine: admitted with its max_tokens, streamable */
+};
+
+typedef struct api_ctx api_ctx;
+typedef struct api_work api_work; /* api_call.h */
+
+typedef struct {
+    const char *method;         /* NULL: the handler checks (the admin API routes on its own) */
+    const char *path;
+    unsigned flags;             /* API_EP_* */
+    const char *metric;         /* cirrus_requests_total{endpoint="..."} */
+    const char *id_prefix;      /* the request id (X-Request-Id, the reply's "id") starts with it */
+    void (*serve)(api_ctx *x);  /* answers the request itself (NULL when work is set) */
+    const api_work *work;       /* goes through the admission pipeline: parser, input, formatter */
+} api_ep;
+
+extern const api_ep api_eps[EP_COUNT];
+
+/* One request as the router hands it to an endpoint (api_handle). */
+struct api_ctx {
+    struct api *a;
+    http_req *r;
+    api_endpoint ep;
+    char id[48];
+    api_tenant tenant;          /* the key's tenant, for API_EP_KEY rows */
+};
+
+/* ---- metrics (api_metrics.c) ------------------------------------------------------------------ */
 
 #define MET_TENANTS 256
 #define MET_STATUS_SLOTS 12
@@ -129,10 +165,15 @@ void api_reply_error(api *a, http_req *r, api_endpoint ep, const char *id, const
 /* "chatcmpl-" + 24 random characters. */
 void api_make_id(char *out, size_t cap, const char *prefix);
 
-/* api_gen.c: runs a parsed, authenticated generation request; takes ownership of req (and of the
- * tenant's concurrency slot). Replies, defers or streams. */
-void api_gen_start(api *a, http_req *r, api_endpoint ep, api_gen_req *req, const api_tenant *t,
-                   const api_model_entry *me, const char *id);
+/* Replies with a finished JSON body (w: a 500 instead if it failed) and logs it. */
+void api_reply_json(api_ctx *x, int status, const jw *w);
+/* The log line and metrics of a request answered by api_ctx's endpoint itself. */
+void api_log_simple(api_ctx *x, const char *model, int status);
+
+/* api_pipeline.c: the key check of API_EP_KEY rows (false: it answered 401/403), and the admission
+ * pipeline that runs every row with an api_work. */
+bool api_authenticate(api_ctx *x);
+void api_pipeline_run(api_ctx *x);
 
 /* api_console.c: GET /console[/...], the embedded web console (no key needed: it holds no data). */
 void api_console_handle(api *a, http_req *r, const char *id);

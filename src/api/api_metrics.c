@@ -14,8 +14,6 @@
 
 static const int k_status[MET_STATUS_SLOTS] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503, 431, 0};
 #define STATUS_OTHER (MET_STATUS_SLOTS - 1)
-static const char *const k_ep[EP_COUNT] = {"chat_completions", "completions", "models", "health", "metrics",
-                                            "admin", "console", "other"};
 
 /* Upper bounds in seconds: first tokens and whole requests take 10 ms to a minute on CPU, a
  * decode step 1 ms (tiny models) to a few seconds (a loaded 7B). */
@@ -134,8 +132,8 @@ cirrus_status api_metrics_text(api *a, char **out, size_t *len) {
         for (int s = 0; s <= STATUS_OTHER; s++) {
             uint64_t v = atomic_load(&m->requests[e][s]);
             if (!v) continue;
-            if (s == STATUS_OTHER) pf(&w, "cirrus_requests_total{endpoint=\"%s\",status=\"other\"} %llu\n", k_ep[e], (unsigned long long)v);
-            else pf(&w, "cirrus_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", k_ep[e], k_status[s], (unsigned long long)v);
+            if (s == STATUS_OTHER) pf(&w, "cirrus_requests_total{endpoint=\"%s\",status=\"other\"} %llu\n", api_eps[e].metric, (unsigned long long)v);
+            else pf(&w, "cirrus_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", api_eps[e].metric, k_status[s], (unsigned long long)v);
         }
     pf(&w, "# HELP cirrus_requests_in_flight Generation requests between arrival and done.\n"
            "# TYPE cirrus_requests_in_flight gauge\ncirrus_requests_in_flight %lld\n",

@@ -1,10 +1,10 @@
 /*
- * The service: routing, authentication, the small endpoints (/v1/models, /health, /metrics), the
- * access log and per-tenant concurrency. Generation itself lives in api_gen.c.
+ * The service: the endpoint table and the router over it, the small endpoints (/v1/models,
+ * /health, /metrics), the access log and per-tenant concurrency. Endpoints that run on an engine
+ * go through the admission pipeline (api_pipeline.c, api_call.h); their output is api_gen.c's.
  *
- * Order of checks for a generation request, each answering with its own status:
- *   route (404/405) -> size (413) -> key (401) -> body (400) -> model (404) -> tenant may use the
- *   model (403) -> loaded (503) -> draining (503) -> tenant concurrency (429) -> sched (503/400).
+ * What the router checks, for every row, each answering with its own status:
+ *   route (404/405) -> headers (431) -> size (413) -> key (401/403, API_EP_KEY rows) -> the row.
  * Authentication comes before parsing so an anonymous client learns nothing about validation.
  */
 #include <sodium.h>
@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "api/api_internal.h"
+#include "api/api_call.h" /* the generating endpoints' api_work */
 
 cirrus_status api_new(const api_config *cfg, api **out, cirrus_err *err) {
     *out = NULL;
@@ -155,7 +155,7 @@ void api_log_request(api *a, api_endpoint ep, const api_log_rec *rec) {
     jw_cstr(&w, rec->model);
     jw_key(&w, "peer");
     jw_cstr(&w, rec->peer);
-    if (ep == EP_CHAT || ep == EP_COMPLETIONS) {
+    if (api_eps[ep].flags & API_EP_GENERATES) {
         jw_key(&w, "stream");
         jw_bool(&w, rec->stream);
         jw_key(&w, "prompt_tokens");
@@ -196,6 +196,10 @@ static void log_simple(api *a, http_req *r, api_endpoint ep, const char *id, con
     api_log_request(a, ep, &rec);
 }
 
+void api_log_simple(api_ctx *x, const char *model, int status) {
+    log_simple(x->a, x->r, x->ep, x->id, x->tenant.name[0] ? x->tenant.name : NULL, model, status);
+}
+
 void api_reply_error(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant, const char *model,
                      const api_error *e) {
     char body[1024];
@@ -211,16 +215,16 @@ void api_reply_error(api *a, http_req *r, api_endpoint ep, const char *id, const
     log_simple(a, r, ep, id, tenant, model, e->status);
 }
 
-static void reply_json(api *a, http_req *r, api_endpoint ep, const char *id, const char *tenant, int status, jw *w) {
+void api_reply_json(api_ctx *x, int status, const jw *w) {
     if (jw_failed(w)) {
         api_error e;
         api_error_make(&e, API_E_INTERNAL, NULL, "The response did not fit in memory.");
-        api_reply_error(a, r, ep, id, tenant, NULL, &e);
+        api_reply_error(x->a, x->r, x->ep, x->id, x->tenant.name[0] ? x->tenant.name : NULL, NULL, &e);
         return;
     }
-    http_add_header(r, "X-Request-Id", id);
-    http_reply(r, status, "application/json", jw_data(w), jw_len(w));
-    log_simple(a, r, ep, id, tenant, NULL, status);
+    http_add_header(x->r, "X-Request-Id", x->id);
+    http_reply(x->r, status, "application/json", jw_data(w), jw_len(w));
+    api_log_simple(x, NULL, status);
 }
 
 /* ---- small endpoints ------------------------------------------------------------------------ */
@@ -245,8 +249,10 @@ static bool tenant_may_use(const api_tenant *t, const char *model) {
     return false;
 }
 
-static void handle_models(api *a, http_req *r, const char *id, const api_tenant *t) {
-    const char *path = http_req_path(r);
+static void serve_models(api_ctx *x) {
+    api *a = x->a;
+    const char *path = http_req_path(x->r);
+    const api_tenant *t = &x->tenant;
     jw w;
     jw_init(&w, 1u << 20);
     int n = atomic_load(&a->n_models);
@@ -256,7 +262,7 @@ static void handle_models(api *a, http_req *r, const char *id, const api_tenant 
         if (!m || !tenant_may_use(t, name)) {
             api_error e;
             api_error_make(&e, API_E_NO_MODEL, "model", "The model '%.200s' does not exist or you do not have access to it.", name);
-            api_reply_error(a, r, EP_MODELS, id, t->name, name, &e);
+            api_reply_error(a, x->r, x->ep, x->id, t->name, name, &e);
             jw_free(&w);
             return;
         }
@@ -272,11 +278,12 @@ static void handle_models(api *a, http_req *r, const char *id, const api_tenant 
         jw_arr_end(&w);
         jw_obj_end(&w);
     }
-    reply_json(a, r, EP_MODELS, id, t->name, 200, &w);
+    api_reply_json(x, 200, &w);
     jw_free(&w);
 }
 
-static void handle_health(api *a, http_req *r, const char *id) {
+static void serve_health(api_ctx *x) {
+    api *a = x->a;
     const char *state = atomic_load(&a->draining) ? "draining" : atomic_load(&a->ready) ? "ok" : "loading";
     int status = !strcmp(state, "ok") ? 200 : 503;
     jw w;
@@ -287,166 +294,76 @@ static void handle_health(api *a, http_req *r, const char *id) {
     jw_key(&w, "models");
     jw_int(&w, atomic_load(&a->n_models));
     jw_obj_end(&w);
-    if (status == 503) http_add_header(r, "Retry-After", "1");
-    reply_json(a, r, EP_HEALTH, id, NULL, status, &w);
+    if (status == 503) http_add_header(x->r, "Retry-After", "1");
+    api_reply_json(x, status, &w);
     jw_free(&w);
 }
 
-static void handle_metrics(api *a, http_req *r, const char *id) {
+static void serve_metrics(api_ctx *x) {
     char *text = NULL;
     size_t len = 0;
-    if (api_metrics_text(a, &text, &len)) {
+    if (api_metrics_text(x->a, &text, &len)) {
         api_error e;
         api_error_make(&e, API_E_INTERNAL, NULL, "Out of memory formatting metrics.");
-        api_reply_error(a, r, EP_METRICS, id, NULL, NULL, &e);
+        api_reply_error(x->a, x->r, x->ep, x->id, NULL, NULL, &e);
         return;
     }
-    http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    http_reply(x->r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
-    log_simple(a, r, EP_METRICS, id, NULL, NULL, 200);
+    api_log_simple(x, NULL, 200);
 }
 
-/* ---- authentication ----------------------------------------------------------------------------- */
+static void serve_console(api_ctx *x) { api_console_handle(x->a, x->r, x->id); }
+static void serve_admin(api_ctx *x) { api_admin_handle(x->a, x->r, x->id); }
 
-static bool authenticate(api *a, http_req *r, api_endpoint ep, const char *id, api_tenant *t) {
-    memset(t, 0, sizeof *t);
-    if (a->cfg.auth.open && !a->cfg.tenancy) {
-        snprintf(t->name, sizeof t->name, "default");
-        t->weight = 1;
-        return true;
-    }
-    api_error e;
-    const char *h = http_req_header(r, "Authorization");
-    while (h && *h == ' ') h++;
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        api_error_make(&e, API_E_NO_KEY, NULL,
-                       "You didn't provide an API key. You need to provide your API key in an Authorization header "
-                       "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
-        api_reply_error(a, r, ep, id, NULL, NULL, &e);
-        return false;
-    }
-    const char *key = h + 7;
-    while (*key == ' ') key++;
-    size_t len = strlen(key);
-    while (len && key[len - 1] == ' ') len--;
-    if (a->cfg.tenancy) {
-        /* the control plane's keys: scope, expiry, revocation and suspension are checked here;
-         * limits and the budget when a generation is admitted (api_gen.c) */
-        tenancy_grant g;
-        tenancy_decision d;
-        if (tenancy_authenticate(a->cfg.tenancy, key, len, TENANCY_NEED_INFERENCE, &g, &d) != CIRRUS_OK) {
-            api_error_from_decision(&e, &d);
-            api_reply_error(a, r, ep, id, NULL, NULL, &e);
-            return false;
-        }
-        snprintf(t->name, sizeof t->name, "%s", g.tenant);
-        t->weight = g.weight ? g.weight : 1;
-        t->reserved_tpm = g.reserved_tpm;
-        return true; /* max_concurrent stays 0: tenancy_admit enforces the plan's concurrency */
-    }
-    if (len == 0 || len > 512 || a->cfg.auth.resolve(a->cfg.auth.ud, key, len, t) != CIRRUS_OK) {
-        /* never echo the key, not even in part: logs and proxies keep error bodies */
-        api_error_make(&e, API_E_BAD_KEY, NULL, "Incorrect API key provided.");
-        api_reply_error(a, r, ep, id, NULL, NULL, &e);
-        return false;
-    }
-    if (!t->name[0]) snprintf(t->name, sizeof t->name, "default");
-    if (t->weight < 1) t->weight = 1;
-    return true;
-}
+/* ---- the endpoint table ---------------------------------------------------------------------- */
 
-/* ---- generation endpoints --------------------------------------------------------------------- */
-
-static void handle_generate(api *a, http_req *r, api_endpoint ep, const char *id, const api_tenant *t) {
-    size_t len;
-    const char *body = http_req_body(r, &len);
-    api_gen_req req;
-    api_error e;
-    cirrus_status st = ep == EP_CHAT ? api_parse_chat(body, len, &req, &e) : api_parse_completion(body, len, &req, &e);
-    if (st) {
-        api_reply_error(a, r, ep, id, t->name, NULL, &e);
-        return;
-    }
-    const api_model_entry *m = api_find_model(a, req.model);
-    if (!m || !tenant_may_use(t, req.model)) {
-        if (!m) api_error_make(&e, API_E_NO_MODEL, "model", "The model '%s' does not exist or you do not have access to it.", req.model);
-        else api_error_make(&e, API_E_FORBIDDEN, "model", "Tenant '%s' may not use the model '%s'.", t->name, req.model);
-        if (!m && !atomic_load(&a->ready))
-            api_error_make(&e, API_E_LOADING, "model", "Models are still loading; retry shortly.");
-    } else if (atomic_load(&a->draining)) {
-        api_error_make(&e, API_E_OVERLOADED, NULL, "The server is shutting down; retry on another instance.");
-    } else if (!api_conc_acquire(a, t)) {
-        api_error_make(&e, API_E_RATE_LIMIT, NULL, "Rate limit reached for tenant '%s': at most %u concurrent requests.",
-                       t->name, t->max_concurrent);
-    } else {
-        api_gen_start(a, r, ep, &req, t, m, id); /* owns req and the concurrency slot now */
-        return;
-    }
-    api_reply_error(a, r, ep, id, t->name, req.model, &e);
-    api_gen_req_free(&req);
-}
-
-/* ---- routing ------------------------------------------------------------------------------------ */
-
-static const struct {
-    const char *path, *method;
-    api_endpoint ep;
-    bool prefix, auth;
-} k_routes[] = {
-    {"/v1/chat/completions", "POST", EP_CHAT, false, true},
-    {"/v1/completions", "POST", EP_COMPLETIONS, false, true},
-    {"/v1/models", "GET", EP_MODELS, false, true},
-    {"/v1/models/", "GET", EP_MODELS, true, true},
-    {"/health", "GET", EP_HEALTH, false, false},
-    {"/metrics", "GET", EP_METRICS, false, false},
+const api_ep api_eps[EP_COUNT] = {
+    [EP_CHAT] = {"POST", "/v1/chat/completions", API_EP_KEY | API_EP_GENERATES, "chat_completions", "chatcmpl-",
+                 .work = &api_work_chat},
+    [EP_COMPLETIONS] = {"POST", "/v1/completions", API_EP_KEY | API_EP_GENERATES, "completions", "cmpl-",
+                        .work = &api_work_completion},
+    [EP_MODELS] = {"GET", "/v1/models", API_EP_KEY | API_EP_ID, "models", "req-", serve_models},
+    [EP_HEALTH] = {"GET", "/health", 0, "health", "req-", serve_health},
+    [EP_METRICS] = {"GET", "/metrics", 0, "metrics", "req-", serve_metrics},
     /* the admin API checks methods and keys (admin scope) itself: api_admin.c */
-    {"/v1/admin/", NULL, EP_ADMIN, true, false},
+    [EP_ADMIN] = {NULL, "/v1/admin/", API_EP_PREFIX, "admin", "req-", serve_admin},
     /* the web console's files; the prefix also matches "/consolefoo", which its handler refuses */
-    {"/console", "GET", EP_CONSOLE, true, false},
+    [EP_CONSOLE] = {"GET", "/console", API_EP_PREFIX, "console", "req-", serve_console},
+    [EP_OTHER] = {NULL, NULL, 0, "other", "req-", NULL}, /* what no row matched: 404 */
 };
 
+static bool route_matches(const api_ep *e, const char *path) {
+    size_t n = strlen(e->path);
+    if (e->flags & API_EP_PREFIX) return !strncmp(path, e->path, n);
+    if (e->flags & API_EP_ID) return !strncmp(path, e->path, n) && (path[n] == 0 || path[n] == '/');
+    return !strcmp(path, e->path);
+}
+
+/* ---- the router ------------------------------------------------------------------------------ */
+
 void api_handle(void *app, http_req *r) {
-    api *a = app;
+    api_ctx x = {.a = app, .r = r, .ep = EP_OTHER};
     const char *path = http_req_path(r), *method = http_req_method(r);
-    int route = -1;
-    for (size_t i = 0; i < sizeof k_routes / sizeof k_routes[0] && route < 0; i++)
-        if (k_routes[i].prefix ? !strncmp(path, k_routes[i].path, strlen(k_routes[i].path)) : !strcmp(path, k_routes[i].path))
-            route = (int)i;
-    api_endpoint ep = route < 0 ? EP_OTHER : k_routes[route].ep;
-    char id[48];
-    api_make_id(id, sizeof id, ep == EP_CHAT ? "chatcmpl-" : ep == EP_COMPLETIONS ? "cmpl-" : "req-");
+    for (int i = 0; i < EP_OTHER && x.ep == EP_OTHER; i++)
+        if (route_matches(&api_eps[i], path)) x.ep = (api_endpoint)i;
+    const api_ep *ep = &api_eps[x.ep];
+    api_make_id(x.id, sizeof x.id, ep->id_prefix);
     api_error e;
-    if (route < 0) {
+    if (x.ep == EP_OTHER) {
         api_error_make(&e, API_E_NO_ROUTE, NULL, "Invalid URL (%.16s %.200s)", method, path);
-        api_reply_error(a, r, ep, id, NULL, NULL, &e);
-        return;
-    }
-    if (k_routes[route].method && strcmp(method, k_routes[route].method) != 0) {
-        http_add_header(r, "Allow", k_routes[route].method);
-        api_error_make(&e, API_E_METHOD, NULL, "Method %.16s is not allowed on %.200s; use %s.", method, path, k_routes[route].method);
-        api_reply_error(a, r, ep, id, NULL, NULL, &e);
-        return;
-    }
-    if (http_req_headers_overflow(r)) {
+    } else if (ep->method && strcmp(method, ep->method) != 0) {
+        http_add_header(r, "Allow", ep->method);
+        api_error_make(&e, API_E_METHOD, NULL, "Method %.16s is not allowed on %.200s; use %s.", method, path, ep->method);
+    } else if (http_req_headers_overflow(r)) {
         api_error_make(&e, API_E_HEADERS_TOO_LARGE, NULL, "The request headers are larger than this server accepts.");
-        api_reply_error(a, r, ep, id, NULL, NULL, &e);
-        return;
-    }
-    if (http_req_overflow(r)) {
+    } else if (http_req_overflow(r)) {
         api_error_make(&e, API_E_TOO_LARGE, NULL, "The request body is larger than this server accepts.");
-        api_reply_error(a, r, ep, id, NULL, NULL, &e);
+    } else {
+        if ((ep->flags & API_EP_KEY) && !api_authenticate(&x)) return;
+        if (ep->work) api_pipeline_run(&x);
+        else ep->serve(&x);
         return;
     }
-    api_tenant t;
-    if (k_routes[route].auth && !authenticate(a, r, ep, id, &t)) return;
-    switch (ep) {
-    case EP_CHAT:
-    case EP_COMPLETIONS: handle_generate(a, r, ep, id, &t); break;
-    case EP_MODELS: handle_models(a, r, id, &t); break;
-    case EP_HEALTH: handle_health(a, r, id); break;
-    case EP_METRICS: handle_metrics(a, r, id); break;
-    case EP_CONSOLE: api_console_handle(a, r, id); break;
-    case EP_ADMIN: api_admin_handle(a, r, id); break;
-    default: break;
-    }
+    api_reply_error(x.a, r, x.ep, x.id, NULL, NULL, &e);
 }
