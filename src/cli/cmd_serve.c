@@ -45,8 +45,12 @@ static const char *usage =
     "  --chat-template NAME   override the template (chatml llama2 llama3 mistral phi3 gemma zephyr)\n"
     "  --max-body BYTES       request body limit, 413 above (default 1048576)\n"
     "  --max-connections N    open connections (default 1024)\n"
-    "  --per-ip-connections N (default 0 = no limit)\n"
+    "  --per-ip-connections N open connections from one client address (default 64; 0 = no limit,\n"
+    "                         e.g. behind a load balancer that is every client's address)\n"
     "  --timeout S            close connections idle this long (default 30)\n"
+    "  --header-timeout S     a request's line and headers must arrive within S, however they trickle\n"
+    "                         (default 10; on a kept-alive connection, after --timeout of idling)\n"
+    "  --body-timeout S       a request body must arrive within S of its headers (default 60)\n"
     "  --http-threads N       HTTP polling threads (default 2)\n"
     "  --shutdown-deadline S  on SIGTERM, let requests finish this long (default 10)\n"
     "  --db PATH              the control plane's database: the admin API (/v1/admin) and the console\n"
@@ -105,6 +109,8 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
         else if (cli_opt(argc, argv, &i, "--max-connections", &v)) { if (!cli_parse_i64("--max-connections", v, 1, 1 << 20, &n)) return 2; o->http.max_connections = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--per-ip-connections", &v)) { if (!cli_parse_i64("--per-ip-connections", v, 0, 1 << 20, &n)) return 2; o->http.per_ip_connections = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--timeout", &v)) { if (!cli_parse_i64("--timeout", v, 1, 86400, &n)) return 2; o->http.idle_timeout_s = (uint32_t)n; }
+        else if (cli_opt(argc, argv, &i, "--header-timeout", &v)) { if (!cli_parse_i64("--header-timeout", v, 1, 3600, &n)) return 2; o->http.header_timeout_s = (uint32_t)n; }
+        else if (cli_opt(argc, argv, &i, "--body-timeout", &v)) { if (!cli_parse_i64("--body-timeout", v, 1, 86400, &n)) return 2; o->http.body_timeout_s = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--http-threads", &v)) { if (!cli_parse_i64("--http-threads", v, 1, 64, &n)) return 2; o->http.threads = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--shutdown-deadline", &v)) { if (!cli_parse_i64("--shutdown-deadline", v, 0, 3600, &o->deadline_s)) return 2; }
         else if (cli_opt(argc, argv, &i, "--access-log", &v)) { if (!(o->access_log = v)) return 2; }

@@ -16,16 +16,11 @@
  *  3. MHD forbids stopping a daemon with suspended connections: http_server_stop resumes every
  *     sleeper (marked aborted) and waits for them to unwind before MHD_stop_daemon.
  */
-#include "http/http.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,46 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum req_state { ST_READING, ST_HANDLING, ST_REPLIED, ST_DEFERRED, ST_STREAMING };
+#include "http/http_impl.h"
 
-struct http_req {
-    http_server *srv;
-    struct MHD_Connection *conn;
-    const char *method, *path; /* owned by MHD for the request's life */
-    char *body;
-    size_t body_len, body_cap;
-    bool overflow, hdr_overflow, aborted;
-    enum req_state state;
-    uint64_t t_start;
-    int status;
-    uint64_t body_bytes;
-    char peer[64];
-    /* guarded by srv->mu (invariant 1) */
-    bool sleeping, wake_pending;
-    http_req *sl_prev, *sl_next;
-    http_resume_fn resume;
-    void *resume_ud;
-    http_pull_fn pull;
-    void *pull_ud;
-    http_done_fn done;
-    void *done_ud;
-    int n_hdr;
-    char *hdr[HTTP_MAX_EXTRA_HEADERS][2];
-};
-
-struct http_server {
-    struct MHD_Daemon *d;
-    http_config cfg;
-    http_handler handler;
-    void *app;
-    uint16_t port;
-    int quiesced_fd;
-    bool quiesced;
-    atomic_int inflight;
-    pthread_mutex_t mu; /* sleepers list, sleeping/wake_pending of every request, stopping */
-    http_req *sleepers;
-    bool stopping;
-};
+#define HTTP_HEADER_BYTES (16u << 10) /* response headers added by the application, all together */
 
 void http_config_default(http_config *c) {
     memset(c, 0, sizeof *c);
@@ -81,7 +39,10 @@ void http_config_default(http_config *c) {
     c->port = 8080;
     c->threads = 2;
     c->max_connections = 1024;
+    c->per_ip_connections = 64;
     c->idle_timeout_s = 30;
+    c->header_timeout_s = 10;
+    c->body_timeout_s = 60;
     c->max_body = 1u << 20;
     c->max_header = 32u << 10;
 }
@@ -108,12 +69,16 @@ static void unlink_sleeper_locked(http_req *r) {
     r->sleeping = false;
 }
 
+void http_unsleep_locked(http_req *r) {
+    unlink_sleeper_locked(r);
+    MHD_resume_connection(r->conn);
+}
+
 void http_wake(http_req *r) {
     http_server *s = r->srv;
     pthread_mutex_lock(&s->mu);
     if (r->sleeping) {
-        unlink_sleeper_locked(r);
-        MHD_resume_connection(r->conn);
+        http_unsleep_locked(r);
     } else {
         r->wake_pending = true;
     }
@@ -144,21 +109,38 @@ static bool try_sleep(http_req *r) {
 /* ---- replies -------------------------------------------------------------------------------- */
 
 static void add_headers(http_req *r, struct MHD_Response *resp) {
-    for (int i = 0; i < r->n_hdr; i++) MHD_add_response_header(resp, r->hdr[i][0], r->hdr[i][1]);
+    const char *p = r->hdrs.p, *end = p ? p + r->hdrs.len : NULL;
+    while (p && p < end) {
+        const char *v = p + strlen(p) + 1;
+        if (MHD_add_response_header(resp, p, v) != MHD_YES) /* checked when added: a bug or no memory */
+            CIRRUS_ERROR("http: response header '%s' could not be added to the reply", p);
+        p = v + strlen(v) + 1;
+    }
+}
+
+/* RFC 9110 token characters: what a field name may hold. */
+static bool is_tchar(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 cirrus_status http_add_header(http_req *r, const char *name, const char *value) {
-    if (r->n_hdr == HTTP_MAX_EXTRA_HEADERS) return CIRRUS_ERR_FULL;
-    char *n = strdup(name), *v = strdup(value);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return CIRRUS_ERR_NOMEM;
+    bool ok = *name != 0;
+    for (const char *p = name; ok && *p; p++) ok = is_tchar((unsigned char)*p);
+    for (const char *p = value; ok && *p; p++) ok = *p != '\r' && *p != '\n'; /* no header injection */
+    if (!ok) {
+        CIRRUS_ERROR("http: refusing a malformed response header '%.64s'", name);
+        return CIRRUS_ERR_INVALID;
     }
-    r->hdr[r->n_hdr][0] = n;
-    r->hdr[r->n_hdr][1] = v;
-    r->n_hdr++;
-    return CIRRUS_OK;
+    if (!r->hdrs.max) cirrus_buf_init(&r->hdrs, HTTP_HEADER_BYTES);
+    size_t used = r->hdrs.len;
+    cirrus_buf_add(&r->hdrs, name, strlen(name) + 1);
+    cirrus_status st = cirrus_buf_add(&r->hdrs, value, strlen(value) + 1);
+    if (st) { /* said, never dropped silently: the caller learns it and the log says which */
+        r->hdrs.len = used;
+        r->hdrs.fail = CIRRUS_OK;
+        CIRRUS_ERROR("http: response header '%.64s' does not fit (%u bytes of headers at most)", name, HTTP_HEADER_BYTES);
+    }
+    return st;
 }
 
 static cirrus_status queue(http_req *r, int status, const char *ctype, struct MHD_Response *resp) {
@@ -222,6 +204,12 @@ void http_defer(http_req *r, http_resume_fn resume, void *ud) {
     r->state = ST_DEFERRED;
 }
 
+void http_wake_at(http_req *r, uint64_t deadline_ns) {
+    pthread_mutex_lock(&r->srv->mu);
+    r->wake_at = deadline_ns;
+    pthread_mutex_unlock(&r->srv->mu);
+}
+
 void http_on_done(http_req *r, http_done_fn done, void *ud) {
     r->done = done;
     r->done_ud = ud;
@@ -239,6 +227,7 @@ static void run_app(http_req *r, bool first) {
         }
         clear_wake(r);
         r->state = ST_HANDLING;
+        if (first) http_conn_phase(s, r->hc, PH_APP); /* the request is the application's now */
         if (first) s->handler(s->app, r);
         else r->resume(r->resume_ud, r);
         first = false;
@@ -313,6 +302,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (!r) return MHD_NO; /* MHD closes the connection */
         r->srv = s;
         r->conn = c;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r->hc = ci ? ci->socket_context : NULL;
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        r->fd = ci ? ci->connect_fd : -1;
         r->method = method;
         r->path = url;
         r->t_start = cirrus_now_ns();
@@ -320,6 +313,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         set_peer(r);
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
+        http_conn_phase(s, r->hc, PH_BODY); /* the head is in: the body has its own deadline */
         /* MHD's pool must also hold the stream block, so it is larger than max_header: the
          * header limit itself is enforced here. */
         size_t hdr = strlen(url) + strlen(method) + 16;
@@ -371,24 +365,27 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         }
         r->done(r->done_ud, r, &info);
     }
-    for (int i = 0; i < r->n_hdr; i++) {
-        free(r->hdr[i][0]);
-        free(r->hdr[i][1]);
-    }
+    http_conn_phase(s, r->hc, PH_HEAD); /* kept alive: the next request's head has a deadline */
+    cirrus_buf_free(&r->hdrs);
     free(r->body);
     free(r);
     atomic_fetch_sub(&s->inflight, 1);
 }
 
-/* Small SSE writes must leave at once, not wait for Nagle's 40 ms. */
+/* A connection opens (its first head's deadline starts) or closes. Small SSE writes must leave at
+ * once, not wait for Nagle's 40 ms. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code) {
-    (void)cls;
-    (void)socket_ctx;
-    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_conn_closed(s, socket_ctx);
+        return;
+    }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci) return;
-    int one = 1;
-    setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (ci) {
+        int one = 1;
+        setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    http_conn_opened(s, c, socket_ctx);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -432,11 +429,14 @@ cirrus_status http_server_start(const http_config *cfg, http_handler h, void *ap
     s->app = app;
     s->quiesced_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->conn_mu, NULL);
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     bool v6 = false;
     cirrus_status st = resolve(cfg->host ? cfg->host : "127.0.0.1", cfg->port, &ss, &sslen, &v6, err);
+    if (!st) st = http_watch_start(s, err);
     if (st) {
+        pthread_mutex_destroy(&s->conn_mu);
         pthread_mutex_destroy(&s->mu);
         free(s);
         return st;
@@ -461,6 +461,8 @@ cirrus_status http_server_start(const http_config *cfg, http_handler h, void *ap
     };
     s->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!s->d) {
+        http_watch_stop(s);
+        pthread_mutex_destroy(&s->conn_mu);
         pthread_mutex_destroy(&s->mu);
         free(s);
         return cirrus_errf(err, CIRRUS_ERR_IO, "http: cannot listen on %s:%u (address in use or not permitted?)",
@@ -509,8 +511,10 @@ void http_server_stop(http_server *s, uint64_t deadline_ns) {
         if (!any && (tries > 0 || atomic_load(&s->inflight) == 0)) break;
         nap_ms(5);
     }
+    http_watch_stop(s); /* the sleepers are gone; MHD closes what is left, announcing each close */
     MHD_stop_daemon(s->d);
     if (s->quiesced_fd >= 0) close(s->quiesced_fd);
+    pthread_mutex_destroy(&s->conn_mu);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -537,10 +541,10 @@ uint64_t http_req_start_ns(const http_req *r) { return r->t_start; }
 const char *http_req_peer(const http_req *r) { return r->peer; }
 
 bool http_req_peer_closed(const http_req *r) {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci) return false;
+    if (atomic_load(&((http_req *)r)->peer_gone)) return true;
+    if (r->fd < 0) return false;
     char b;
-    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(r->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return true;
     return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }

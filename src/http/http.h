@@ -21,12 +21,21 @@
  * Limits: bodies over max_body get the handler with http_req_overflow() true and no body (the
  * application answers 413; when Content-Length announces it, before reading a byte of it); a request
  * line and headers over max_header get the handler with http_req_headers_overflow() (431), and
- * far larger ones are refused by the library itself; connections past max_connections are refused at
- * accept; a connection that sends or reads nothing for idle_timeout_s is closed (slowloris, dead
- * keep-alive). While suspended a connection does not time out and a client disconnect is seen at
- * the next write, i.e. the next token. The timeout is per inactivity, so a slowloris that trickles
- * a byte now and then keeps its connection; it costs one descriptor and no thread, and
- * max_connections / per_ip_connections bound how many such connections anyone can hold.
+ * far larger ones are refused by the library itself; connections past max_connections, or past
+ * per_ip_connections from one address, are refused at accept.
+ *
+ * Time limits. MHD's own timeout is per inactivity (idle_timeout_s), and a client that trickles a
+ * byte now and then never trips it (slowloris). So every connection also has deadlines that bytes
+ * do not extend, enforced by a watcher thread (http_watch.c): the request line and headers must be
+ * complete header_timeout_s after accept (on a kept-alive connection: idle_timeout_s +
+ * header_timeout_s after the previous reply), the body body_timeout_s after the headers. Once the
+ * handler has the request there is no deadline from http: generation takes what it takes, and the
+ * application sets its own (http_wake_at). A connection past a deadline is closed without a reply.
+ *
+ * Suspended requests are outside MHD's event loop, so MHD does not see their client leave; the
+ * watcher peeks at each sleeper's socket a few times a second and wakes it once when the client
+ * has gone (http_req_peer_closed is then true), so queued work for a vanished client is cancelled
+ * before it ever reaches a token.
  *
  * Lifetime of a request: created when its headers arrive; the handler runs once the body is
  * complete; exactly one reply; the done callback (http_on_done) runs once when the connection has
@@ -49,8 +58,10 @@ typedef struct {
     uint16_t port;             /* 0: any free port (http_server_port says which) */
     uint32_t threads;          /* polling threads, >= 1 */
     uint32_t max_connections;  /* open connections, idle keep-alive ones included */
-    uint32_t per_ip_connections; /* 0: no per-address limit */
+    uint32_t per_ip_connections; /* from one client address (default 64); 0: no limit (behind a proxy) */
     uint32_t idle_timeout_s;   /* close a connection silent this long; 0: never (not advised) */
+    uint32_t header_timeout_s; /* request line + headers complete within this (default 10); 0: none */
+    uint32_t body_timeout_s;   /* body complete within this after the headers (default 60); 0: none */
     size_t max_body;           /* request body bytes; more -> handler sees overflow (413) */
     size_t max_header;         /* per-connection buffer for the request line and headers */
 } http_config;
@@ -85,15 +96,17 @@ bool http_req_overflow(const http_req *r);                /* body exceeded max_b
 bool http_req_headers_overflow(const http_req *r);        /* request line + headers exceeded max_header */
 uint64_t http_req_start_ns(const http_req *r);            /* when its headers arrived */
 const char *http_req_peer(const http_req *r);              /* client address, for logs */
-/* True if the client has closed its end (a non-blocking peek reads EOF or an error). A deferred
- * request sleeps outside the event loop, where MHD cannot see a disconnect: the application asks
- * this on each wake-up so an abandoned request is cancelled instead of generated to the end. */
+/* True if the client has closed its end (a non-blocking peek reads EOF or an error, or the watcher
+ * saw it while the request slept and woke it for that). A deferred request sleeps outside the
+ * event loop, where MHD cannot see a disconnect: the application asks this on each wake-up so an
+ * abandoned request is cancelled instead of generated to the end. */
 bool http_req_peer_closed(const http_req *r);
 
 /* ---- answering: only on a polling thread, from the handler or a resume callback ------------ */
 
-/* Adds a response header (name and value copied; at most HTTP_MAX_EXTRA_HEADERS). */
-#define HTTP_MAX_EXTRA_HEADERS 8
+/* Adds a response header (name and value copied). Never dropped silently: INVALID for a name that
+ * is not an HTTP token or a value with CR/LF (no header injection), FULL past 16 KiB of headers in
+ * all; either is logged, naming the header. */
 cirrus_status http_add_header(http_req *r, const char *name, const char *value);
 /* The whole reply at once; body is copied. */
 cirrus_status http_reply(http_req *r, int status, const char *content_type, const char *body, size_t len);
@@ -114,6 +127,10 @@ void http_defer(http_req *r, http_resume_fn resume, void *ud);
 /* From any thread: the deferred request or stream has news. Cheap; never blocks on the network.
  * Not after the request's done callback has started (the application guards that). */
 void http_wake(http_req *r);
+/* On the request's thread, before it defers or its pull returns AGAIN: if it still sleeps at
+ * deadline_ns (cirrus_now_ns clock; ~0.1 s resolution) it is woken then, as by http_wake. One-shot:
+ * it fires once; 0 clears it. For replies that wait on something without a wake of its own. */
+void http_wake_at(http_req *r, uint64_t deadline_ns);
 
 typedef enum {
     HTTP_DONE_OK,          /* the reply was sent completely */

@@ -5,7 +5,7 @@
 # within a step or two, and leak no request.
 source "$(dirname "$0")/serve_common.bash"
 ulimit -n 4096 2>/dev/null || true
-start_server --timeout 2 --max-connections 700
+start_server --timeout 2 --max-connections 700 --per-ip-connections 0 # 500 idle ones from 127.0.0.1 below
 CHAT='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":4}'
 # The long requests cannot end early (end-of-text, id 2, is banned): only the client leaving
 # stops them, so the checks below cannot pass or fail by a story's length.

@@ -1,7 +1,11 @@
 /* http: replies, deferred replies and streams woken from another thread, body limits (413),
- * keep-alive, clients vanishing mid-stream, idle/slow connections, stop with sleepers; SSE framing. */
+ * keep-alive, clients vanishing mid-stream, idle/slow connections, stop with sleepers; SSE framing;
+ * the hostile cases: a per-address connection limit by default, head and body deadlines that a
+ * trickle does not extend, sleepers woken at a time or when their client vanished, and as many
+ * response headers as the application adds. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -89,6 +93,19 @@ static void deferred_resume(void *ud, http_req *r) {
     http_reply(r, 200, "text/plain", body, (size_t)n);
 }
 
+static void wake_at_resume(void *ud, http_req *r) {
+    (void)ud;
+    http_reply(r, 200, "text/plain", "woke", 4);
+}
+
+static void queued_resume(void *ud, http_req *r) {
+    if (!http_req_peer_closed(r)) { /* not its client leaving: back to sleep */
+        http_defer(r, queued_resume, ud);
+        return;
+    }
+    http_reply(r, 499, "text/plain", "gone", 4); /* its client will not read it: done says gone */
+}
+
 static long stream_pull(void *ud, char *buf, size_t cap) {
     job *j = ud;
     int avail = atomic_load(&j->produced);
@@ -128,6 +145,22 @@ static void handler(void *app, http_req *r) {
     } else if (!strcmp(path, "/stream")) {
         job *j = job_new(r, 5, 20, true);
         http_reply_stream(r, 200, "text/event-stream", stream_pull, j);
+    } else if (!strcmp(path, "/wakeat")) { /* nothing will wake it but its own deadline */
+        http_wake_at(r, cirrus_now_ns() + 300000000ull);
+        http_defer(r, wake_at_resume, NULL);
+    } else if (!strcmp(path, "/queued")) { /* asleep until its client leaves */
+        job *j = job_new(r, 1, 0, false); /* its done callback counts a client gone too */
+        http_defer(r, queued_resume, j);
+    } else if (!strcmp(path, "/headers")) {
+        for (int i = 0; i < 24; i++) {
+            char name[32], value[32];
+            snprintf(name, sizeof name, "X-H%d", i);
+            snprintf(value, sizeof value, "v%d", i);
+            http_add_header(r, name, value);
+        }
+        bool refused = http_add_header(r, "Bad Name", "x") == CIRRUS_ERR_INVALID &&
+                       http_add_header(r, "X-Inject", "a\r\nSet-Cookie: y") == CIRRUS_ERR_INVALID;
+        http_reply(r, 200, "text/plain", refused ? "refused" : "accepted", refused ? 7 : 8);
     } else if (!strcmp(path, "/slowstream")) {
         job *j = job_new(r, 40, 25, true);
         http_reply_stream(r, 200, "text/event-stream", stream_pull, j);
@@ -172,11 +205,15 @@ static long get(CURL *c, uint16_t port, const char *path, const char *post, long
     return code;
 }
 
-static int raw_connect(uint16_t port) {
+/* A connection to the server, from 127.0.0.1 or (from) another loopback address: another client
+ * as far as per-address limits go. */
+static int raw_connect_from(uint16_t port, const char *from) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    if (from) inet_pton(AF_INET, from, &src.sin_addr);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    if ((from && bind(fd, (struct sockaddr *)&src, sizeof src) != 0) || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
     }
@@ -184,6 +221,21 @@ static int raw_connect(uint16_t port) {
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
 }
+
+static int raw_connect(uint16_t port) { return raw_connect_from(port, NULL); }
+
+/* Sends a GET on fd and reads the reply's status; 0 when the server closed without a reply. */
+static int raw_get(int fd, const char *path) {
+    char req[256], b[512] = {0};
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) return 0;
+    ssize_t got = read(fd, b, sizeof b - 1);
+    int status = 0;
+    if (got > 12 && sscanf(b, "HTTP/1.1 %d", &status) == 1) return status;
+    return 0;
+}
+
+static bool send_str(int fd, const char *str) { return write(fd, str, strlen(str)) == (ssize_t)strlen(str); }
 
 static void wait_counter(atomic_int *c, int want, int ms) {
     for (int i = 0; i < ms / 10 && atomic_load(c) < want; i++) nap(10);
@@ -216,6 +268,7 @@ static void test_server(void) {
     cfg.max_body = 1000;
     cfg.idle_timeout_s = 2;
     cfg.max_connections = 600;
+    cfg.per_ip_connections = 0; /* 500 idle connections from this one address below */
     http_server *s = NULL;
     cirrus_err err = {{0}};
     CHECK_MSG(http_server_start(&cfg, handler, NULL, &s, &err) == CIRRUS_OK, "%s", err.msg);
@@ -325,6 +378,112 @@ static void test_server(void) {
     curl_easy_cleanup(c);
 }
 
+/* A trickle of bytes does not extend the head or body deadline; keep-alive idling is not cut by
+ * the head deadline; one address gets at most per_ip_connections (default 64) while another is
+ * served; sleepers wake at their time or when their client left; headers are never dropped. */
+static void test_hostile(void) {
+    http_config cfg;
+    http_config_default(&cfg);
+    CHECK(cfg.per_ip_connections > 0 && cfg.per_ip_connections <= 256); /* a limit by default */
+    CHECK(cfg.header_timeout_s > 0 && cfg.body_timeout_s > 0);
+    cfg.port = 0;
+    cfg.idle_timeout_s = 30; /* the deadlines below, not the idle timeout, must close them */
+    cfg.header_timeout_s = 1;
+    cfg.body_timeout_s = 1;
+    http_server *s = NULL;
+    cirrus_err err = {{0}};
+    CHECK_MSG(http_server_start(&cfg, handler, NULL, &s, &err) == CIRRUS_OK, "%s", err.msg);
+    if (!s) return;
+    uint16_t port = http_server_port(s);
+
+    /* a slowloris trickling its head (a byte every 0.2 s) and one trickling its body */
+    int head = raw_connect(port), body = raw_connect(port);
+    CHECK(send_str(body, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"));
+    uint64_t t0 = cirrus_now_ns();
+    const char trickle[] = "GET /hello HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bool head_open = true, body_open = true;
+    double head_s = -1, body_s = -1;
+    for (size_t i = 0; i < sizeof trickle - 1 && (head_open || body_open); i++) {
+        if (head_open && write(head, trickle + i, 1) != 1) head_open = false, head_s = (double)(cirrus_now_ns() - t0) / 1e9;
+        if (body_open && write(body, "a", 1) != 1) body_open = false, body_s = (double)(cirrus_now_ns() - t0) / 1e9;
+        nap(200);
+        char b[64];
+        if (head_open && recv(head, b, sizeof b, MSG_DONTWAIT) == 0) head_open = false, head_s = (double)(cirrus_now_ns() - t0) / 1e9;
+        if (body_open && recv(body, b, sizeof b, MSG_DONTWAIT) == 0) body_open = false, body_s = (double)(cirrus_now_ns() - t0) / 1e9;
+    }
+    CHECK_MSG(!head_open && head_s > 0.8 && head_s < 3, "a trickled head was closed after %.2f s (want ~1)", head_s);
+    CHECK_MSG(!body_open && body_s > 0.8 && body_s < 3, "a trickled body was closed after %.2f s (want ~1)", body_s);
+    close(head);
+    close(body);
+
+    /* keep-alive: idle past header_timeout_s between requests is still fine (idle_timeout_s) */
+    int ka = raw_connect(port);
+    CHECK(raw_get(ka, "/hello") == 200);
+    nap(1500);
+    CHECK(raw_get(ka, "/hello") == 200);
+    close(ka);
+
+    /* per address: 64 connections from 127.0.0.1 are all it gets; 127.0.0.2 is still served */
+    enum { PER_IP = 64 };
+    int fds[PER_IP + 1];
+    for (int i = 0; i < PER_IP; i++) fds[i] = raw_connect(port);
+    nap(100);
+    fds[PER_IP] = raw_connect(port);
+    CHECK_MSG(fds[PER_IP] < 0 || raw_get(fds[PER_IP], "/hello") == 0, "connection %d from one address was served", PER_IP + 1);
+    int other = raw_connect_from(port, "127.0.0.2");
+    CHECK(other >= 0 && raw_get(other, "/hello") == 200);
+    if (other >= 0) close(other);
+    for (int i = 0; i <= PER_IP; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    /* the idle ones were not served a request head in time: all closed by the deadline */
+    nap(200);
+
+    /* a sleeper with nothing to wake it but its own time */
+    CURL *c = curl_easy_init();
+    sink out;
+    t0 = cirrus_now_ns();
+    CHECK(get(c, port, "/wakeat", NULL, 0, &out) == 200 && !strcmp(out.buf, "woke"));
+    double woke = (double)(cirrus_now_ns() - t0) / 1e9;
+    CHECK_MSG(woke >= 0.25 && woke < 1.5, "woken after %.2f s (want ~0.3)", woke);
+
+    /* a sleeper whose client left: woken for it (its resume sees the client gone, or MHD reads the
+     * end of the stream first and ends it), so it does not sleep on for ever */
+#define DONE_ANY() (atomic_load(&g_done_gone) + atomic_load(&g_done_ok) + atomic_load(&g_done_other))
+    int gone0 = DONE_ANY();
+    int q = raw_connect(port);
+    CHECK(send_str(q, "GET /queued HTTP/1.1\r\nHost: x\r\n\r\n"));
+    nap(100);
+    close(q);
+    for (int i = 0; i < 200 && DONE_ANY() == gone0; i++) nap(10);
+    CHECK_MSG(DONE_ANY() == gone0 + 1, "a sleeper whose client left was not woken");
+
+    /* every header the application adds arrives; malformed ones are refused, not sent */
+    struct curl_slist *hl = NULL;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/headers", (unsigned)port);
+    curl_easy_reset(c);
+    memset(&out, 0, sizeof out);
+    sink hdrs;
+    memset(&hdrs, 0, sizeof hdrs);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdrs);
+    CHECK(curl_easy_perform(c) == CURLE_OK && !strcmp(out.buf, "refused"));
+    int seen = 0;
+    for (int i = 0; i < 24; i++) {
+        char want[48];
+        snprintf(want, sizeof want, "X-H%d: v%d\r\n", i, i);
+        seen += strstr(hdrs.buf, want) != NULL;
+    }
+    CHECK_MSG(seen == 24, "%d of 24 response headers arrived", seen);
+    CHECK(!strstr(hdrs.buf, "Set-Cookie") && !strstr(hdrs.buf, "Bad Name"));
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    http_server_stop(s, cirrus_now_ns() + 2000000000ull);
+}
+
 static void test_bad_config(void) {
     http_config cfg;
     http_config_default(&cfg);
@@ -343,6 +502,7 @@ int main(void) {
     test_sse();
     test_bad_config();
     test_server();
+    test_hostile();
     curl_global_cleanup();
     return check_done("test_http");
 }
