@@ -164,6 +164,18 @@ typedef struct {
     struct guard_wm *watermark;
 } api_model;
 
+/*
+ * Where the ledger's group commits reach the replies waiting on them: a reply that reports success
+ * is sent only once its usage record is durable, and no HTTP thread waits for the disk meanwhile
+ * (api_durable.c). The control plane opens before the api, so the hook is its own object: create it
+ * first, give it to both (tenancy_config.on_commit = api_commit_notify, .commit_ud = hook;
+ * api_config.commit = hook), free it after both are closed.
+ */
+typedef struct api_commit api_commit;
+cirrus_status api_commit_new(api_commit **out);
+void api_commit_notify(void *hook, uint64_t durable); /* the ledger writer's on_commit */
+void api_commit_free(api_commit *h);
+
 typedef struct {
     api_auth auth;
     FILE *access_log;          /* one JSON line per request; NULL: none */
@@ -173,6 +185,8 @@ typedef struct {
     /* The control plane, for the admin API under /v1/admin (borrowed; outlives the api). NULL:
      * no --db, and the admin API answers 503. */
     struct tenancy *tenancy;
+    api_commit *commit;        /* required with a tenancy: its ledger's commits wake waiting replies */
+    uint32_t durable_timeout_ms; /* a reply waits this long for its record, then fails; 0: 10000 */
     /* Traffic risk scoring and policies (guard.h guard_risk), borrowed; NULL: none. Every finished
      * generation request is observed; the tenant's policy is applied before admission. */
     struct guard_risk *risk;

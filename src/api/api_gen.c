@@ -17,10 +17,12 @@
  *  3. A stream's pending output never exceeds one pull's block plus one event: events are polled
  *     only while the pending bytes are fewer than what the connection asked for.
  *  4. Every request ends in exactly one access-log line and one metrics update (done()).
- *  5. With a control plane, a request is settled exactly once: when its last event is read,
- *     before the final bytes go out and after the settlement is durable -- so a client that saw a
- *     response complete has its usage record on disk -- or, if it never got that far (client
- *     gone, error), in done().
+ *  5. With a control plane, a request is settled exactly once: when its last event is read, or,
+ *     if it never got that far (client gone), in done().
+ *  6. What says "success" -- a whole 200 body; a stream's finish_reason chunks, usage and [DONE]
+ *     -- is written only once the settle is durable (api_durable.c); the connection sleeps until
+ *     then, and an HTTP thread never waits for the disk. Not durable in time: a 503, or an error
+ *     event and no [DONE]. Text deltas go out as they come: they promise nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,13 +97,40 @@ static void on_event(api_call *c, const sched_event *ev) {
         ch->started = true;
     }
     if (ev->text_len || lp) api_fmt_chunk(c, i, ev->text, ev->text_len, false, NULL, lp);
-    if (fin) api_fmt_chunk(c, i, "", 0, false, fin, false);
-    else if (ev->finish == SCHED_FINISH_ERROR) error_event(c, "The engine failed while generating this response.");
+    if (fin) return; /* invariant 6: the finish chunk waits for the durable settle (stream_tail) */
+    if (ev->finish == SCHED_FINISH_ERROR) error_event(c, "The engine failed while generating this response.");
     else if (ev->finish == SCHED_FINISH_CANCELLED) error_event(c, "The request was cancelled: the server is shutting down.");
 }
 
+static void not_durable_error(api_error *e) {
+    api_error_make(e, API_E_OVERLOADED, NULL,
+                   "The response was generated, but its usage could not be recorded durably in time (the server's "
+                   "storage is failing), so it is not delivered. Retry later.");
+    e->type = "server_error";
+    e->code = "usage_not_recorded";
+}
+
+/* Settled and durable (or given up on): the stream may end. False: the connection sleeps until
+ * the commit hook or the deadline wakes it. */
+static bool tail_ready(api_call *c) {
+    api_call_settle(c, c->live, true);
+    return api_durable_check(c) != API_DUR_WAITING;
+}
+
+/* Invariant 6: only now the choices' finish_reason, the usage and [DONE] -- or, not durable, an
+ * error event and no [DONE], so no client takes it for a complete reply. */
 static void stream_tail(api_call *c) {
-    api_call_settle(c, true);
+    if (c->durability == API_DUR_FAILED) {
+        api_error e;
+        not_durable_error(&e);
+        char body[1024];
+        size_t n = api_error_json(&e, body, sizeof body);
+        jw_raw(&c->chunk, body, n < sizeof body ? n : sizeof body - 1);
+        api_gen_emit(c);
+        return;
+    }
+    for (int i = 0; i < c->req.n; i++)
+        if (finish_str(c->ch[i].finish)) api_fmt_chunk(c, i, "", 0, false, finish_str(c->ch[i].finish), false);
     if (c->req.include_usage) api_fmt_usage_chunk(c);
     jw_raw(&c->chunk, "[DONE]", 6);
     api_gen_emit(c);
@@ -112,6 +141,7 @@ static long gen_pull(void *ud, char *buf, size_t cap) {
     sched_event ev;
     while (!c->sent_all && jw_len(&c->out) - c->out_off < cap) { /* invariant 3 */
         if (c->finished) {
+            if (!tail_ready(c)) break;
             stream_tail(c);
             c->sent_all = true;
             break;
@@ -167,25 +197,36 @@ static void reply_whole(api_call *c, http_req *r) {
 
 static void gen_resume(void *ud, http_req *r) {
     api_call *c = ud;
-    sched_event ev;
-    int rc;
-    while ((rc = sched_poll(c->sr, &ev, 0)) == 1) on_event(c, &ev);
-    if (rc == 0) {
-        /* sleeping outside the event loop, the connection cannot see its client leave: look */
-        if (!c->peer_gone && http_req_peer_closed(r)) {
-            c->peer_gone = true;
-            sched_cancel(c->sr);
+    if (!c->finished) {
+        sched_event ev;
+        int rc;
+        while ((rc = sched_poll(c->sr, &ev, 0)) == 1) on_event(c, &ev);
+        if (rc == 0) {
+            /* sleeping outside the event loop, the connection cannot see its client leave: look */
+            if (!c->peer_gone && http_req_peer_closed(r)) {
+                c->peer_gone = true;
+                sched_cancel(c->sr);
+            }
+            http_defer(r, gen_resume, c);
+            return;
         }
-        http_defer(r, gen_resume, c);
+        c->finished = true;
+        /* A client that left while this thread was not looking (a busy machine can keep it from
+         * running for a whole short generation) has still left: the log and the ledger say so. Its
+         * tokens were generated and are billed either way. */
+        if (!c->peer_gone && http_req_peer_closed(r)) c->peer_gone = true;
+        api_call_settle(c, r, !c->peer_gone);
+    }
+    switch (api_durable_check(c)) { /* invariant 6 */
+    case API_DUR_WAITING: http_defer(r, gen_resume, c); return;
+    case API_DUR_FAILED: {
+        api_error e;
+        not_durable_error(&e);
+        reply_failed(r, &e);
         return;
     }
-    c->finished = true;
-    /* A client that left while this thread was not looking (a busy machine can keep it from
-     * running for a whole short generation) has still left: the log and the ledger say so. Its
-     * tokens were generated and are billed either way. */
-    if (!c->peer_gone && http_req_peer_closed(r)) c->peer_gone = true;
-    api_call_settle(c, true);
-    reply_whole(c, r);
+    default: reply_whole(c, r);
+    }
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------------ */
@@ -221,7 +262,7 @@ static void gen_done(void *ud, http_req *r, const http_done_info *info) {
     c->live = NULL; /* invariant 1: no wake from here on */
     pthread_mutex_unlock(&c->mu);
     if (!c->finished) sched_cancel(c->sr); /* the client left (or timed out) mid-generation */
-    api_call_settle(c, false);             /* not yet settled: it ended before its last bytes */
+    api_call_settle(c, r, false);          /* not yet settled: it ended before its last bytes */
     sched_usage u;
     sched_req_usage(c->sr, &u);
     uint64_t end = cirrus_now_ns(), start = http_req_start_ns(r);
@@ -234,6 +275,7 @@ static void gen_done(void *ud, http_req *r, const http_done_info *info) {
     const char *outcome = info->reason == HTTP_DONE_CLIENT_GONE || c->peer_gone ? "client_gone"
                         : info->reason == HTTP_DONE_TIMEOUT    ? "timeout"
                         : info->reason == HTTP_DONE_ABORTED    ? "aborted"
+                        : c->durability == API_DUR_FAILED     ? "not_durable"
                         : c->errored                           ? "engine_error"
                         : c->cancelled                         ? "cancelled"
                                                                : "ok";

@@ -284,10 +284,12 @@ static void unwind(api_call *c) {
     }
 }
 
-/* Settles the request's usage exactly once, blocking until the record is durable -- about one
- * group commit, milliseconds -- so the final chunk is only sent for usage that survives a crash.
- * This is the one place an HTTP thread waits on the ledger, once per request, never per token. */
-void api_call_settle(api_call *c, bool wait) {
+/* Settles the request's usage exactly once. A client still there to see a success gets its reply
+ * only once the settle is durable (api_durable.c) -- the cost of about one group commit at the end
+ * of each request, never per token, and never a wait on an HTTP thread. */
+void api_call_settle(api_call *c, http_req *r, bool wait) {
+    if (c->durability != API_DUR_NONE) return;
+    c->durability = API_DUR_DONE;
     if (!c->treq) return;
     tenancy *tn = c->a->cfg.tenancy;
     sched_usage u;
@@ -300,11 +302,11 @@ void api_call_settle(api_call *c, bool wait) {
     if (c->errored) st = LEDGER_ERROR;
     uint64_t ticket = tenancy_settle(tn, c->treq, &tu, st);
     c->treq = NULL;
-    if (wait && tenancy_sync(tn, ticket, 5000) != CIRRUS_OK)
-        CIRRUS_WARN("api: request %s: usage record not durable after 5 s; answering anyway", c->id);
+    if (wait) api_durable_wait(c, r, ticket);
 }
 
 void api_call_free(api_call *c) {
+    api_durable_forget(c); /* off the commit hook's list while c is still whole */
     unwind(c);
     for (int i = 0; i < API_MAX_CHOICES; i++) {
         jw_free(&c->ch[i].text);

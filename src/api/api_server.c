@@ -20,10 +20,13 @@ cirrus_status api_new(const api_config *cfg, api **out, cirrus_err *err) {
     *out = NULL;
     if (sodium_init() < 0) return cirrus_errf(err, CIRRUS_ERR_INTERNAL, "libsodium failed to initialise");
     if (!cfg->tenancy && !cfg->auth.open && !cfg->auth.resolve) return cirrus_errf(err, CIRRUS_ERR_INVALID, "api: auth needs resolve() unless open");
+    if (cfg->tenancy && !cfg->commit)
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "api: a control plane needs its commit hook (api_config.commit), or replies could not wait for their records");
     api *a = calloc(1, sizeof *a);
     if (!a) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "out of memory");
     a->cfg = *cfg;
     if (a->cfg.retry_after_s <= 0) a->cfg.retry_after_s = 1;
+    if (!a->cfg.durable_timeout_ms) a->cfg.durable_timeout_ms = 10000;
     pthread_mutex_init(&a->add_mu, NULL);
     pthread_mutex_init(&a->conc_mu, NULL);
     pthread_mutex_init(&a->log_mu, NULL);

@@ -54,6 +54,8 @@ static const char *usage =
     "  --http-threads N       HTTP polling threads (default 2)\n"
     "  --shutdown-deadline S  on SIGTERM, let requests finish this long (default 10)\n"
     "  --db PATH              the control plane's database: the admin API (/v1/admin) and the console\n"
+    "  --durable-timeout S    with --db, a reply waits this long for its usage record to reach the disk;\n"
+    "                         past it the client gets an error instead of the reply (default 10)\n"
     "  --access-log FILE      JSON lines (default: stderr; '-' = stdout, 'off' = none)\n"
     "  --log-prompts          debug: access log lines carry the prompt text\n"
     "  --ready-file FILE      write the bound port here once ready (for scripts)\n"
@@ -71,13 +73,13 @@ typedef struct {
     int n_no_wm;
     bool no_risk;
     http_config http;
-    int64_t threads, ctx, slots, batch, queue_max, deadline_s;
+    int64_t threads, ctx, slots, batch, queue_max, deadline_s, durable_s;
     bool prefix_cache, log_prompts;
 } serve_opts;
 
 static int parse_args(int argc, char **argv, serve_opts *o) {
     http_config_default(&o->http);
-    o->threads = 2, o->ctx = 2048, o->slots = 8, o->batch = 256, o->queue_max = 64, o->deadline_s = 10;
+    o->threads = 2, o->ctx = 2048, o->slots = 8, o->batch = 256, o->queue_max = 64, o->deadline_s = 10, o->durable_s = 10;
     o->prefix_cache = true;
     const char *v;
     int64_t n;
@@ -99,6 +101,7 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
         }
         else if (cli_opt(argc, argv, &i, "--config", &v)) { if (!(o->config = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--db", &v)) { if (!(o->db = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--durable-timeout", &v)) { if (!cli_parse_i64("--durable-timeout", v, 1, 3600, &o->durable_s)) return 2; }
         else if (cli_opt(argc, argv, &i, "--threads", &v)) { if (!cli_parse_i64("--threads", v, 1, 256, &o->threads)) return 2; }
         else if (cli_opt(argc, argv, &i, "--ctx", &v)) { if (!cli_parse_i64("--ctx", v, 16, 1 << 20, &o->ctx)) return 2; }
         else if (cli_opt(argc, argv, &i, "--slots", &v)) { if (!cli_parse_i64("--slots", v, 1, 1024, &o->slots)) return 2; }
@@ -255,6 +258,7 @@ int cmd_serve(int argc, char **argv) {
     guard_key wkey = {{0}};
     bool have_wk = false;
     guard_risk *risk = NULL;
+    api_commit *commit = NULL;
 
     /* Block the shutdown signals before any thread exists, so all threads inherit the mask. */
     sigset_t sigs;
@@ -274,7 +278,9 @@ int cmd_serve(int argc, char **argv) {
         free(text);
     }
     if (o.db) { /* the control plane: admin API and console now (admission: the control plane's wiring) */
-        tenancy_config tc = {.db = o.db};
+        /* the ledger's commits wake the replies that wait for their records (api.h) */
+        if (api_commit_new(&commit)) goto out;
+        tenancy_config tc = {.db = o.db, .on_commit = api_commit_notify, .commit_ud = commit};
         ledger_recovery rec;
         if (tenancy_open(&tc, &tn, &rec, &err)) goto out;
         CIRRUS_INFO("control plane: %s", o.db);
@@ -302,7 +308,8 @@ int cmd_serve(int argc, char **argv) {
         if (guard_risk_new(&rp, &risk, &err)) goto out;
     }
     api_config ac = {.auth = auth, .access_log = log, .log_prompts = o.log_prompts, .retry_after_s = 1,
-                     .fingerprint = "fp_cirrus", .tenancy = tn, .risk = risk};
+                     .fingerprint = "fp_cirrus", .tenancy = tn, .commit = commit, .risk = risk,
+                     .durable_timeout_ms = (uint32_t)(o.durable_s * 1000)};
     if (api_new(&ac, &a, &err)) goto out;
     raise_fd_limit(&o.http);
     if (http_server_start(&o.http, api_handle, a, &srv, &err)) goto out;
@@ -350,6 +357,7 @@ out:
     guard_risk_free(risk);
     guard_key_wipe(&wkey);
     tenancy_close(tn);
+    api_commit_free(commit); /* after the ledger's writer, which calls it, is gone */
     api_keyring_free(keys);
     if (log && log != stderr && log != stdout) fclose(log);
     for (int i = 0; i < o.n_models; i++) free((void *)o.names[i]);
