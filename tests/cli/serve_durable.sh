@@ -5,9 +5,10 @@
 #   slow:    a whole reply waits for its record; a stream on the same thread flows meanwhile, and
 #            its finish_reason comes only after its own record is durable;
 #   failing: a whole reply becomes a 503 and a stream an error event without [DONE], since their
-#            records cannot be made durable; when the disk comes back the server serves again.
+#            records cannot be made durable; when the disk comes back the server serves again;
+#   slower than the deadline: the reply is refused, then a SIGKILL at once.
 # After each SIGKILL and a restart, every reply a client saw complete has its record, settled,
-# with the tokens the client was told.
+# with the tokens the client was told (today's main told "200" and lost the last one).
 source "$(dirname "$0")/serve_common.bash"
 : "${CIRRUS_FSYNC_SHIM:?CIRRUS_FSYNC_SHIM must point at libcirrus_fsync_shim.so}"
 DB="$TMP/d.db"
@@ -94,19 +95,32 @@ seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(
 echo fail >"$CTL"
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}" --max-time 20
 check "failing disk: no success for an unrecorded reply ($CODE)" [ "$CODE" = 503 ]
+# whatever a client is told succeeded must survive the crash below
+[ "$CODE" = 200 ] && seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
 check "failing disk: the error says why" has "$OUT" '"code":"usage_not_recorded"'
 stream_lines "$TMP/e.lines" "$STREAM"
 check "failing disk: the stream ends in an error event" grep -q '"code":"usage_not_recorded"' "$TMP/e.lines"
 check "failing disk: ... and no [DONE]" sh -c "! grep -q '\\[DONE\\]' '$TMP/e.lines'"
 check "failing disk: ... and no finish_reason" sh -c "! grep -q '\"finish_reason\":\"' '$TMP/e.lines'"
+if grep -q '\[DONE\]' "$TMP/e.lines"; then
+    eu=$(grep '"usage":{' "$TMP/e.lines" | tail -n 1)
+    seen_complete "$(printf '%s' "$eu" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$eu" prompt_tokens)" "$(field "$eu" completion_tokens)"
+fi
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/health")
 check "failing disk: /health still answers ($code)" [ "$code" = 200 ]
 : >"$CTL" # the disk comes back: the ledger's retries land, and replies succeed again
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}" --max-time 20
 check "disk back: the server serves again ($CODE)" [ "$CODE" = 200 ]
 seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
-echo fail >"$CTL"
-crash # while the disk fails again
+# Slower than the deadline (6 s per fsync, 2 s to wait): the reply is refused, and the SIGKILL that
+# follows at once finds its settle still queued in memory -- the record a client told "200" would
+# have lost. (A failed fsync leaves SQLite's written pages in the page cache, which a SIGKILL does
+# not lose; a queued write is what it loses.)
+echo "delay 6000" >"$CTL"
+post /v1/chat/completions "$WHOLE" "${AUTH[@]}" --max-time 20
+check "disk slower than the deadline: no success ($CODE)" [ "$CODE" = 503 ]
+[ "$CODE" = 200 ] && seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
+crash
 
 # ---- after the crashes: every reply a client saw complete is in the ledger, exactly ----------------
 : >"$CTL"
@@ -123,6 +137,6 @@ while read -r id p c; do
     check "ledger: $id settled with p=$p c=$c" sh -c "printf '%s' '$rec' | grep -q '\"prompt_tokens\":$p,' &&
         printf '%s' '$rec' | grep -q '\"completion_tokens\":$c,' && printf '%s' '$rec' | grep -q '\"state\":\"settled\"'"
 done <"$TMP/complete"
-check "five replies were seen complete ($n)" [ "$n" = 5 ]
+check "the five replies that succeeded were checked ($n)" [ "$n" -ge 5 ]
 if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$ERR"; then fail "sanitizer report in server stderr"; fi
 finish
