@@ -113,7 +113,7 @@ static void not_durable_error(api_error *e) {
 /* Settled and durable (or given up on): the stream may end. False: the connection sleeps until
  * the commit hook or the deadline wakes it. */
 static bool tail_ready(api_call *c) {
-    api_call_settle(c, c->live, true);
+    api_call_settle(c, c->live, !c->peer_gone);
     return api_durable_check(c) != API_DUR_WAITING;
 }
 
@@ -147,6 +147,14 @@ static long gen_pull(void *ud, char *buf, size_t cap) {
             break;
         }
         int rc = sched_poll(c->sr, &ev, 0);
+        if (rc == 0 && !c->t_first && http_req_peer_closed(c->live)) {
+            /* Gone before its first token, i.e. while queued or in prefill: no write would tell,
+             * so look (http's watcher woke this stream for it). Cancelled now, it leaves the queue
+             * and its reservation is given back in done(); billed what was processed: nothing. */
+            c->peer_gone = true;
+            sched_cancel(c->sr);
+            return HTTP_PULL_ABORT;
+        }
         if (rc == 0) break;
         if (rc < 0) c->finished = true;
         else on_event(c, &ev);

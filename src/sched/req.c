@@ -173,7 +173,7 @@ cirrus_status sched_submit(sched *s, const sched_req_params *p, sched_req **out,
     }
 
     uint64_t now = cirrus_now_ns();
-    r->usage.prompt_tokens = (uint32_t)p->n_prompt;
+    r->usage.prompt_tokens = 0; /* counted as prefill processes them (sched_usage) */
     r->usage.t_submit_ns = now;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {

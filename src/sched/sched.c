@@ -372,8 +372,16 @@ static int32_t run_step(sched *s, uint32_t *gen) {
         s->out_slot[i]->last_decode_step = s->step;
     }
     int32_t prefilled = n - n_dec;
-    for (sched_req *r = s->run_head; r; r = r->run_next)
-        if (r->prefill_k) s->slots[r->ch[0].slot].n_kv += r->prefill_k;
+    for (sched_req *r = s->run_head; r; r = r->run_next) {
+        if (!r->prefill_k) continue;
+        int32_t n_kv = s->slots[r->ch[0].slot].n_kv += r->prefill_k;
+        /* what the engine has processed of the prompt is what is billed: nothing while queued
+         * (cancelled or dropped there, a request costs nothing), all of it once prefill is done */
+        pthread_mutex_lock(&r->mu);
+        r->usage.prompt_tokens = (uint32_t)n_kv;
+        r->usage.cached_tokens = (uint32_t)r->cached_admit;
+        pthread_mutex_unlock(&r->mu);
+    }
     int32_t n_draws = 0;
     for (int32_t i = 0; i < n_out; i++) {
         sched_slot *sl = s->out_slot[i];
@@ -465,8 +473,8 @@ static void admit(sched *s, uint64_t now) {
         s->st.tokens_cached += (uint64_t)cached;
         s->n_running++;
         r->state = REQ_PREFILL;
+        r->cached_admit = cached;
         pthread_mutex_lock(&r->mu);
-        r->usage.cached_tokens = (uint32_t)cached;
         r->usage.t_admit_ns = now;
         pthread_mutex_unlock(&r->mu);
         run_append(s, r);

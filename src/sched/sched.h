@@ -101,8 +101,11 @@ typedef struct {
 } sched_event;
 
 typedef struct {
+    /* Prompt tokens the engine has processed (cached ones included): 0 while queued -- a request
+     * cancelled or dropped there (shutdown) cost nothing and is billed nothing -- growing with
+     * each prefill chunk, the whole prompt once its prefill ran. */
     uint32_t prompt_tokens;
-    uint32_t cached_tokens;      /* prompt tokens served from the tenant's prefix cache */
+    uint32_t cached_tokens;      /* prompt tokens served from the tenant's prefix cache (0 until prefill) */
     uint32_t completion_tokens;  /* all choices; a sampled EOS counts (the model computed it) */
     uint64_t t_submit_ns, t_admit_ns, t_first_token_ns, t_done_ns; /* cirrus_now_ns, 0 if not reached */
 } sched_usage;

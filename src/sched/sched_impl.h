@@ -89,6 +89,7 @@ struct sched_req {
     /* (engine) */
     int32_t n_live;                 /* choices not finished */
     int32_t prefill_k;              /* prompt tokens in this step's batch */
+    int32_t cached_admit;           /* prompt tokens its slot already held at admission */
     uint32_t gen_step;              /* tokens sampled this step */
     bool touched;                   /* events pushed this step: notify */
     /* events and usage (mu) */
