@@ -85,6 +85,7 @@ typedef struct {
     char model[API_MODEL_NAME_MAX];
     /* chat */
     tok_chat_msg *msgs;        /* roles normalised to system/user/assistant */
+    size_t *msg_lens;          /* bytes of each content: it may hold NULs ("\u0000") */
     size_t n_msgs;
     /* completion: text, or token ids */
     const char *prompt;

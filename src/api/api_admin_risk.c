@@ -58,9 +58,9 @@ void adm_risk_get(adm_job *j) {
     adm_json(j, 200, o);
 }
 
-static json_t *body_obj(adm_job *j) {
+static json_t *body_obj(adm_job *j, size_t flags) {
     json_error_t je;
-    json_t *b = j->body ? json_loadb(j->body, j->body_len, 0, &je) : NULL;
+    json_t *b = j->body ? json_loadb(j->body, j->body_len, flags, &je) : NULL;
     if (!json_is_object(b)) {
         json_decref(b);
         adm_error(j, API_E_INVALID, NULL, "The body must be a JSON object.");
@@ -75,7 +75,7 @@ void adm_risk_policy(adm_job *j) {
         adm_error(j, API_E_OVERLOADED, NULL, "Risk scoring is off (cirrus serve --no-risk).");
         return;
     }
-    json_t *b = body_obj(j);
+    json_t *b = body_obj(j, 0);
     if (!b) return;
     const char *tenant = json_string_value(json_object_get(b, "tenant"));
     const char *pol = json_string_value(json_object_get(b, "policy"));
@@ -94,7 +94,8 @@ void adm_risk_policy(adm_job *j) {
 }
 
 void adm_watermark_detect(adm_job *j) {
-    json_t *b = body_obj(j);
+    /* the text is any string the API returned, "\u0000" included, checked with the same bytes */
+    json_t *b = body_obj(j, JSON_ALLOW_NUL);
     if (!b) return;
     const char *model = json_string_value(json_object_get(b, "model"));
     json_t *tx = json_object_get(b, "text");

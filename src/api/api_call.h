@@ -89,7 +89,8 @@ struct api_call {
     /* input */
     int32_t *prompt;          /* until submit (sched copies it) */
     size_t n_prompt;
-    const char *prompt_text;  /* arena, for --log-prompts */
+    const char *prompt_text;  /* arena, for --log-prompts (prompt_text_len bytes: it may hold NULs) */
+    size_t prompt_text_len;
     /* admit: exactly one of these holds something between admit and settle */
     tenancy_req *treq;
     bool conc_held;

@@ -289,6 +289,7 @@ static void gen_done(void *ud, http_req *r, const http_done_info *info) {
                                                                : "ok";
     api_log_rec rec = {.id = c->id, .method = http_req_method(r), .path = http_req_path(r), .tenant = c->tenant.name,
                        .model = c->me->name, .peer = http_req_peer(r), .outcome = outcome, .prompt_text = c->prompt_text,
+                       .prompt_len = c->prompt_text_len,
                        .status = info->status, .stream = c->req.stream, .prompt_tokens = u.prompt_tokens,
                        .cached_tokens = u.cached_tokens, .completion_tokens = u.completion_tokens,
                        .t_start_ns = start, .queue_ns = u.t_admit_ns && u.t_submit_ns ? u.t_admit_ns - u.t_submit_ns : 0,
@@ -333,7 +334,7 @@ static cirrus_status encode(api_call *c, const char *text, size_t len, bool spec
                             api_error *e) {
     const tok_vocab *v = c->me->m.vocab;
     cirrus_err err = {{0}};
-    if (c->a->cfg.log_prompts) c->prompt_text = cirrus_arena_strndup(&c->req.arena, text, len);
+    if (c->a->cfg.log_prompts && (c->prompt_text = cirrus_arena_strndup(&c->req.arena, text, len))) c->prompt_text_len = len;
     cirrus_status st = tok_encode(v, text, len, true, special, ids, n, &err);
     const char *param = c->work->input_param;
     if (st) return api_error_make(e, api_err_kind_of(st) == API_E_CONTEXT ? API_E_INVALID : api_err_kind_of(st), param,
@@ -352,9 +353,10 @@ static cirrus_status chat_input(api_call *c, int32_t **ids, size_t *n, api_error
     const api_model_entry *me = c->me;
     cirrus_err err = {{0}};
     char *formatted = NULL;
-    if (tok_chat_format(me->m.chat, c->req.msgs, c->req.n_msgs, true, me->bos_text, me->eos_text, &formatted, &err))
+    size_t len = 0;
+    if (tok_chat_format_n(me->m.chat, c->req.msgs, c->req.msg_lens, c->req.n_msgs, true, me->bos_text, me->eos_text, &formatted, &len, &err))
         return api_error_make(e, API_E_INVALID, "messages", "Invalid 'messages': %s", err.msg);
-    cirrus_status st = encode(c, formatted, strlen(formatted), true, ids, n, e);
+    cirrus_status st = encode(c, formatted, len, true, ids, n, e);
     free(formatted);
     return st;
 }

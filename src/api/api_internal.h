@@ -152,6 +152,7 @@ void api_conc_release(api *a, const char *tenant);
 /* One access-log line and the request metrics, for every request. */
 typedef struct {
     const char *id, *method, *path, *tenant, *model, *peer, *outcome, *prompt_text;
+    size_t prompt_len;          /* prompt_text's bytes */
     int status;
     bool stream;
     uint32_t prompt_tokens, cached_tokens, completion_tokens;

@@ -9,6 +9,12 @@
  *
  * Strings are copied into the request's arena (bounded by the body size) and the JSON tree is
  * freed before returning, so a parsed request holds one allocation chain.
+ *
+ * Text is bytes with a length, never a C string on the way: any string the API can return --
+ * "\u0000" and other control characters, U+FFFD where output bytes were not UTF-8 -- comes back
+ * in a prompt or a message with the same bytes (#18, fault 12). Where a NUL cannot mean anything
+ * (a model name, a role, a stop sequence matched as a C string by the sampler) it is a 400 that
+ * says so, never a string silently cut at it.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -79,8 +85,16 @@ static cirrus_status copy_str(pctx *c, const json_t *v, const char **out, size_t
     return CIRRUS_OK;
 }
 
+/* A string whose value is a name or a keyword: a NUL in it would cut it short, silently. */
+static bool has_nul(const json_t *v) { return memchr(json_string_value(v), 0, json_string_length(v)) != NULL; }
+
+static cirrus_status nul_refused(pctx *c, const char *param) {
+    return api_error_make(c->e, API_E_INVALID, param, "Invalid '%s': it contains a NUL character (\\u0000), which it cannot hold.", param);
+}
+
 static cirrus_status parse_model(pctx *c, const json_t *v) {
     if (!json_is_string(v)) return bad_type(c, "model", "a string", v);
+    if (has_nul(v)) return nul_refused(c, "model");
     size_t n = json_string_length(v);
     if (n == 0 || n >= API_MODEL_NAME_MAX)
         return api_error_make(c->e, API_E_INVALID, "model", "Invalid 'model': expected 1 to %d characters.", API_MODEL_NAME_MAX - 1);
@@ -89,10 +103,10 @@ static cirrus_status parse_model(pctx *c, const json_t *v) {
 }
 
 /* content: a string, or an array of {"type":"text","text":...} parts joined by newlines. */
-static cirrus_status parse_content(pctx *c, size_t i, const json_t *v, const char **out) {
+static cirrus_status parse_content(pctx *c, size_t i, const json_t *v, const char **out, size_t *len) {
     char param[96];
     snprintf(param, sizeof param, "messages[%zu].content", i);
-    if (json_is_string(v)) return copy_str(c, v, out, NULL);
+    if (json_is_string(v)) return copy_str(c, v, out, len);
     if (!json_is_array(v)) return bad_type(c, param, "a string or an array of content parts", v);
     size_t total = 0, np = json_array_size(v);
     for (size_t j = 0; j < np; j++) {
@@ -114,6 +128,7 @@ static cirrus_status parse_content(pctx *c, size_t i, const json_t *v, const cha
         snprintf(pp, sizeof pp, "messages[%zu].content[%zu].type", i, j);
         if (!type || !json_is_string(type))
             return api_error_make(c->e, API_E_INVALID, pp, "Missing required parameter: '%s'.", pp);
+        if (has_nul(type)) return nul_refused(c, pp);
         if (strcmp(json_string_value(type), "text") != 0)
             return api_error_make(c->e, API_E_UNSUPPORTED, pp, "Content parts of type '%s' are not supported by this server; only 'text'.",
                                   json_string_value(type));
@@ -134,6 +149,7 @@ static cirrus_status parse_content(pctx *c, size_t i, const json_t *v, const cha
     }
     s[at] = 0;
     *out = s;
+    *len = at;
     return CIRRUS_OK;
 }
 
@@ -144,7 +160,8 @@ static cirrus_status parse_messages(pctx *c, const json_t *v) {
     if (n > API_MAX_MESSAGES)
         return api_error_make(c->e, API_E_INVALID, "messages", "Invalid 'messages': at most %d messages.", API_MAX_MESSAGES);
     c->r->msgs = cirrus_arena_alloc(&c->r->arena, n * sizeof *c->r->msgs);
-    if (!c->r->msgs) return nomem(c);
+    c->r->msg_lens = cirrus_arena_alloc(&c->r->arena, n * sizeof *c->r->msg_lens);
+    if (!c->r->msgs || !c->r->msg_lens) return nomem(c);
     for (size_t i = 0; i < n; i++) {
         const json_t *m = json_array_get(v, i);
         char param[96];
@@ -171,6 +188,7 @@ static cirrus_status parse_messages(pctx *c, const json_t *v) {
         snprintf(param, sizeof param, "messages[%zu].role", i);
         if (!role) return api_error_make(c->e, API_E_INVALID, param, "Missing required parameter: '%s'.", param);
         if (!json_is_string(role)) return bad_type(c, param, "a string", role);
+        if (has_nul(role)) return nul_refused(c, param);
         const char *rs = json_string_value(role), *norm;
         if (!strcmp(rs, "system") || !strcmp(rs, "developer")) norm = "system";
         else if (!strcmp(rs, "user")) norm = "user";
@@ -184,7 +202,7 @@ static cirrus_status parse_messages(pctx *c, const json_t *v) {
         if (!content || json_is_null(content))
             return api_error_make(c->e, API_E_INVALID, param, "Missing required parameter: '%s'.", param);
         c->r->msgs[i].role = norm;
-        cirrus_status st = parse_content(c, i, content, &c->r->msgs[i].content);
+        cirrus_status st = parse_content(c, i, content, &c->r->msgs[i].content, &c->r->msg_lens[i]);
         if (st) return st;
     }
     c->r->n_msgs = n;
@@ -211,6 +229,7 @@ static cirrus_status parse_stop(pctx *c, const json_t *v) {
         else snprintf(param, sizeof param, "stop");
         if (!json_is_string(items[i])) return bad_type(c, param, "a string", items[i]);
         size_t len = json_string_length(items[i]);
+        if (has_nul(items[i])) return nul_refused(c, param); /* the sampler matches stops as C strings */
         if (len == 0 || len > SMP_MAX_STOP_LEN)
             return api_error_make(c->e, API_E_INVALID, param, "Invalid '%s': a stop sequence has 1 to %d bytes.", param, SMP_MAX_STOP_LEN);
         cirrus_status st = copy_str(c, items[i], &c->r->stops[c->r->n_stops], NULL);
@@ -404,7 +423,7 @@ static cirrus_status parse(api_gen_kind kind, const char *body, size_t len, api_
     cirrus_arena_init(&r->arena, len * 2 + (64u << 10));
     pctx c = {r, e};
     json_error_t je;
-    json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!root) {
         api_error_make(e, API_E_INVALID, NULL,
                        "We could not parse the JSON body of your request: %s (line %d, column %d).", je.text, je.line,

@@ -168,15 +168,14 @@ static cirrus_status step_admit(api_call *c, http_req *r, api_error *e) {
  * cannot be tokenized. */
 static void risk_user_prompt(api_call *c) {
     const api_gen_req *q = &c->req;
-    const char *text = NULL;
-    for (size_t i = q->n_msgs; i-- > 0 && !text;)
-        if (q->msgs[i].role && !strcmp(q->msgs[i].role, "user") && q->msgs[i].content && q->msgs[i].content[0])
-            text = q->msgs[i].content;
-    if (!text) return;
+    size_t at = SIZE_MAX;
+    for (size_t i = q->n_msgs; i-- > 0 && at == SIZE_MAX;)
+        if (q->msgs[i].role && !strcmp(q->msgs[i].role, "user") && q->msgs[i].content && q->msg_lens[i]) at = i;
+    if (at == SIZE_MAX) return;
     int32_t *uids = NULL;
     size_t un = 0;
     cirrus_err err = {{0}};
-    if (tok_encode(c->me->m.vocab, text, strlen(text), false, false, &uids, &un, &err) == CIRRUS_OK && un) {
+    if (tok_encode(c->me->m.vocab, q->msgs[at].content, q->msg_lens[at], false, false, &uids, &un, &err) == CIRRUS_OK && un) {
         c->risk_n_prompt = un < GUARD_RISK_PROMPT_K ? un : GUARD_RISK_PROMPT_K;
         memcpy(c->risk_prompt, uids, c->risk_n_prompt * sizeof *uids);
     }

@@ -178,7 +178,7 @@ void api_log_request(api *a, api_endpoint ep, const api_log_rec *rec) {
     jw_cstr(&w, rec->outcome ? rec->outcome : "ok");
     if (a->cfg.log_prompts && rec->prompt_text) {
         jw_key(&w, "prompt");
-        jw_cstr(&w, rec->prompt_text);
+        jw_str(&w, rec->prompt_text, rec->prompt_len); /* by length: it may hold NULs */
     }
     jw_obj_end(&w);
     jw_raw(&w, "\n", 1);

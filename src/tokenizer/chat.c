@@ -170,9 +170,18 @@ static bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/* A message's content, by its length: request text may hold NUL bytes ("\u0000" in JSON) and
+ * is pasted exactly, never cut at the first one. */
+typedef struct {
+    const char *role, *content;
+    size_t len;
+} chat_item;
+static void put_content(sbuf *b, const chat_item *m) { put_n(b, m->content, m->len); }
+
 /* Jinja's |trim and Python's strip(): ASCII whitespace at both ends, as llama.cpp's trim(). */
-static void put_trimmed(sbuf *b, const char *s) {
-    size_t len = strlen(s), i = 0;
+static void put_content_trimmed(sbuf *b, const chat_item *m) {
+    const char *s = m->content;
+    size_t len = m->len, i = 0;
     while (i < len && is_space(s[i])) i++;
     while (len > i && is_space(s[len - 1])) len--;
     put_n(b, s + i, len - i);
@@ -180,19 +189,19 @@ static void put_trimmed(sbuf *b, const char *s) {
 
 typedef enum { ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT } role;
 
-static void fmt_chatml(sbuf *b, const tok_chat_msg *m, size_t n, bool add_ass) {
+static void fmt_chatml(sbuf *b, const chat_item *m, size_t n, bool add_ass) {
     for (size_t i = 0; i < n; i++) {
         put(b, "<|im_start|>");
         put(b, m[i].role);
         put(b, "\n");
-        put(b, m[i].content);
+        put_content(b, &m[i]);
         put(b, "<|im_end|>\n");
     }
     if (add_ass) put(b, "<|im_start|>assistant\n");
 }
 
 /* The answer is already cued by [/INST]; there is no separate assistant prefix to add. */
-static void fmt_llama2(sbuf *b, const tok_chat_msg *m, const role *r, size_t n, const char *eos) {
+static void fmt_llama2(sbuf *b, const chat_item *m, const role *r, size_t n, const char *eos) {
     bool inside_turn = true;
     put(b, "[INST] ");
     for (size_t i = 0; i < n; i++) {
@@ -202,32 +211,32 @@ static void fmt_llama2(sbuf *b, const tok_chat_msg *m, const role *r, size_t n, 
         }
         if (r[i] == ROLE_SYSTEM) {
             put(b, "<<SYS>>\n");
-            put(b, m[i].content);
+            put_content(b, &m[i]);
             put(b, "\n<</SYS>>\n\n");
         } else if (r[i] == ROLE_USER) {
-            put(b, m[i].content);
+            put_content(b, &m[i]);
             put(b, " [/INST]");
         } else {
-            put(b, m[i].content);
+            put_content(b, &m[i]);
             put(b, eos);
             inside_turn = false;
         }
     }
 }
 
-static void fmt_llama3(sbuf *b, const tok_chat_msg *m, size_t n, bool add_ass, const char *bos) {
+static void fmt_llama3(sbuf *b, const chat_item *m, size_t n, bool add_ass, const char *bos) {
     if (bos) put(b, bos);
     for (size_t i = 0; i < n; i++) {
         put(b, "<|start_header_id|>");
         put(b, m[i].role);
         put(b, "<|end_header_id|>\n\n");
-        put_trimmed(b, m[i].content);
+        put_content_trimmed(b, &m[i]);
         put(b, "<|eot_id|>");
     }
     if (add_ass) put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
-static void fmt_mistral(sbuf *b, const tok_chat_msg *m, const role *r, size_t n, const char *eos) {
+static void fmt_mistral(sbuf *b, const chat_item *m, const role *r, size_t n, const char *eos) {
     bool inside_turn = false;
     for (size_t i = 0; i < n; i++) {
         if (!inside_turn) {
@@ -235,26 +244,26 @@ static void fmt_mistral(sbuf *b, const tok_chat_msg *m, const role *r, size_t n,
             inside_turn = true;
         }
         if (r[i] == ROLE_SYSTEM) {
-            put(b, m[i].content);
+            put_content(b, &m[i]);
             put(b, "\n\n");
         } else if (r[i] == ROLE_USER) {
-            put(b, m[i].content);
+            put_content(b, &m[i]);
             put(b, "[/INST]");
         } else {
             put(b, " ");
-            put_trimmed(b, m[i].content);
+            put_content_trimmed(b, &m[i]);
             put(b, eos);
             inside_turn = false;
         }
     }
 }
 
-static void fmt_phi3(sbuf *b, const tok_chat_msg *m, size_t n, bool add_ass) {
+static void fmt_phi3(sbuf *b, const chat_item *m, size_t n, bool add_ass) {
     for (size_t i = 0; i < n; i++) {
         put(b, "<|");
         put(b, m[i].role);
         put(b, "|>\n");
-        put(b, m[i].content);
+        put_content(b, &m[i]);
         put(b, "<|end|>\n");
     }
     if (add_ass) put(b, "<|assistant|>\n");
@@ -262,7 +271,7 @@ static void fmt_phi3(sbuf *b, const tok_chat_msg *m, size_t n, bool add_ass) {
 
 /* Gemma has no system role: like llama.cpp, the (trimmed) system messages since the last user turn
  * are concatenated and put at the top of the next user turn. */
-static void fmt_gemma(sbuf *b, const tok_chat_msg *m, const role *r, size_t n, bool add_ass) {
+static void fmt_gemma(sbuf *b, const chat_item *m, const role *r, size_t n, bool add_ass) {
     size_t pending_from = 0; /* system messages in [pending_from, i) are not written yet */
     for (size_t i = 0; i < n; i++) {
         if (r[i] == ROLE_SYSTEM) continue;
@@ -270,22 +279,22 @@ static void fmt_gemma(sbuf *b, const tok_chat_msg *m, const role *r, size_t n, b
         if (r[i] == ROLE_USER) {
             size_t before = b->n;
             for (size_t j = pending_from; j < i; j++)
-                if (r[j] == ROLE_SYSTEM) put_trimmed(b, m[j].content);
+                if (r[j] == ROLE_SYSTEM) put_content_trimmed(b, &m[j]);
             if (b->n > before) put(b, "\n\n");
             pending_from = i + 1;
         }
-        put_trimmed(b, m[i].content);
+        put_content_trimmed(b, &m[i]);
         put(b, "<end_of_turn>\n");
     }
     if (add_ass) put(b, "<start_of_turn>model\n");
 }
 
-static void fmt_zephyr(sbuf *b, const tok_chat_msg *m, size_t n, bool add_ass, const char *eos) {
+static void fmt_zephyr(sbuf *b, const chat_item *m, size_t n, bool add_ass, const char *eos) {
     for (size_t i = 0; i < n; i++) {
         put(b, "<|");
         put(b, m[i].role);
         put(b, "|>\n");
-        put(b, m[i].content);
+        put_content(b, &m[i]);
         put(b, eos);
         put(b, "\n");
     }
@@ -294,18 +303,33 @@ static void fmt_zephyr(sbuf *b, const tok_chat_msg *m, size_t n, bool add_ass, c
 
 cirrus_status tok_chat_format(tok_chat_kind k, const tok_chat_msg *msgs, size_t n, bool add_assistant,
                               const char *bos_text, const char *eos_text, char **out, cirrus_err *err) {
+    return tok_chat_format_n(k, msgs, NULL, n, add_assistant, bos_text, eos_text, out, NULL, err);
+}
+
+cirrus_status tok_chat_format_n(tok_chat_kind k, const tok_chat_msg *msgs, const size_t *lens, size_t n,
+                                bool add_assistant, const char *bos_text, const char *eos_text, char **out,
+                                size_t *out_len, cirrus_err *err) {
     *out = NULL;
+    if (out_len) *out_len = 0;
     if ((unsigned)k >= TOK_CHAT_COUNT)
         return cirrus_errf(err, CIRRUS_ERR_INVALID, "chat template: kind %d unknown", (int)k);
     if (n > 0 && !msgs) return cirrus_errf(err, CIRRUS_ERR_INVALID, "messages: missing array");
     /* Roles are checked, not passed through: several formats write the role between special
      * markers, and a role string is request input. */
     role stack_roles[64];
+    chat_item stack_items[64];
     role *roles = n <= 64 ? stack_roles : malloc(n * sizeof *roles);
-    if (!roles) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "messages: out of memory");
+    chat_item *items = n <= 64 ? stack_items : malloc(n * sizeof *items);
+    if (!roles || !items) {
+        if (roles != stack_roles) free(roles);
+        if (items != stack_items) free(items);
+        return cirrus_errf(err, CIRRUS_ERR_NOMEM, "messages: out of memory");
+    }
     cirrus_status st = CIRRUS_OK;
     for (size_t i = 0; i < n && st == CIRRUS_OK; i++) {
         const char *r = msgs[i].role;
+        if (msgs[i].content)
+            items[i] = (chat_item){r, msgs[i].content, lens ? lens[i] : strlen(msgs[i].content)};
         if (!r) st = cirrus_errf(err, CIRRUS_ERR_INVALID, "messages[%zu].role: missing", i);
         else if (!msgs[i].content) st = cirrus_errf(err, CIRRUS_ERR_INVALID, "messages[%zu].content: missing", i);
         else if (strcmp(r, "system") == 0) roles[i] = ROLE_SYSTEM;
@@ -321,23 +345,25 @@ cirrus_status tok_chat_format(tok_chat_kind k, const tok_chat_msg *msgs, size_t 
     if (st == CIRRUS_OK) {
         put(&b, ""); /* an empty conversation still yields a valid empty string */
         switch (k) {
-        case TOK_CHAT_CHATML: fmt_chatml(&b, msgs, n, add_assistant); break;
-        case TOK_CHAT_LLAMA2: fmt_llama2(&b, msgs, roles, n, eos); break;
-        case TOK_CHAT_LLAMA3: fmt_llama3(&b, msgs, n, add_assistant, bos); break;
-        case TOK_CHAT_MISTRAL: fmt_mistral(&b, msgs, roles, n, eos); break;
-        case TOK_CHAT_PHI3: fmt_phi3(&b, msgs, n, add_assistant); break;
-        case TOK_CHAT_GEMMA: fmt_gemma(&b, msgs, roles, n, add_assistant); break;
-        case TOK_CHAT_ZEPHYR: fmt_zephyr(&b, msgs, n, add_assistant, eos); break;
+        case TOK_CHAT_CHATML: fmt_chatml(&b, items, n, add_assistant); break;
+        case TOK_CHAT_LLAMA2: fmt_llama2(&b, items, roles, n, eos); break;
+        case TOK_CHAT_LLAMA3: fmt_llama3(&b, items, n, add_assistant, bos); break;
+        case TOK_CHAT_MISTRAL: fmt_mistral(&b, items, roles, n, eos); break;
+        case TOK_CHAT_PHI3: fmt_phi3(&b, items, n, add_assistant); break;
+        case TOK_CHAT_GEMMA: fmt_gemma(&b, items, roles, n, add_assistant); break;
+        case TOK_CHAT_ZEPHYR: fmt_zephyr(&b, items, n, add_assistant, eos); break;
         case TOK_CHAT_COUNT: break;
         }
         if (b.failed)
             st = cirrus_errf(err, CIRRUS_ERR_NOMEM, "chat template: out of memory formatting %zu messages", n);
     }
     if (roles != stack_roles) free(roles);
+    if (items != stack_items) free(items);
     if (st != CIRRUS_OK) {
         free(b.p);
         return st;
     }
     *out = b.p;
+    if (out_len) *out_len = b.n;
     return CIRRUS_OK;
 }

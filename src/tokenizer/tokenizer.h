@@ -112,5 +112,11 @@ bool tok_chat_detect(const char *tmpl, size_t len, tok_chat_kind *out);
  * malloc'ed, NUL-terminated. */
 cirrus_status tok_chat_format(tok_chat_kind k, const tok_chat_msg *msgs, size_t n, bool add_assistant,
                               const char *bos_text, const char *eos_text, char **out, cirrus_err *err);
+/* The same for contents that may hold NUL bytes (request text): lens[i] is msgs[i].content's
+ * length (lens NULL: C strings), and *out_len the result's, which is read by its length, not with
+ * strlen. out_len may be NULL. */
+cirrus_status tok_chat_format_n(tok_chat_kind k, const tok_chat_msg *msgs, const size_t *lens, size_t n,
+                                bool add_assistant, const char *bos_text, const char *eos_text, char **out,
+                                size_t *out_len, cirrus_err *err);
 
 #endif

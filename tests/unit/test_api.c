@@ -67,6 +67,31 @@ static void test_chat_ok(void) {
     CHECK(chat("{\"model\":\"m\"," MSGS ",\"stop\":[]}") == 200 && g_r.n_stops == 0);
 }
 
+/* #18 fault 12: any string the API can return -- a NUL, other control characters, U+FFFD -- comes
+ * back in a message or a prompt with the same bytes; where a NUL cannot mean anything (names,
+ * roles, stop sequences) it is a 400 naming the field, never a string cut short. */
+static void test_nul_text(void) {
+    CHECK(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\\u0001\\ufffd\"}]}") == 200);
+    CHECK(g_r.n_msgs == 1 && g_r.msg_lens[0] == 7 && !memcmp(g_r.msgs[0].content, "a\0b\x01\xef\xbf\xbd", 7));
+    CHECK(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"\\u0000\"},"
+               "{\"type\":\"text\",\"text\":\"x\\u0000\"}]}]}") == 200);
+    CHECK(g_r.msg_lens[0] == 4 && !memcmp(g_r.msgs[0].content, "\0\nx\0", 4));
+    CHECK(cmpl("{\"model\":\"m\",\"prompt\":\"\\u0000x\\u0000\"}") == 200 && g_r.prompt_len == 3 && !memcmp(g_r.prompt, "\0x\0", 3));
+    CHECK(cmpl("{\"model\":\"m\",\"prompt\":[\"\\u0000\"]}") == 200 && g_r.prompt_len == 1 && g_r.prompt[0] == 0);
+    EXPECT_400(chat("{\"model\":\"m\\u0000x\"," MSGS "}"), "model");
+    EXPECT_400(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\\u0000\",\"content\":\"hi\"}]}"), "messages[0].role");
+    EXPECT_400(chat("{\"model\":\"m\"," MSGS ",\"stop\":[\"a\\u0000\"]}"), "stop[0]");
+    CHECK(strstr(g_e.message, "NUL") != NULL);
+    /* and the formatted chat keeps them: the template pastes contents by their length */
+    tok_chat_msg m[2] = {{"system", "s\0t"}, {"user", "\0"}};
+    size_t lens[2] = {3, 1}, n = 0;
+    char *out = NULL;
+    CHECK(tok_chat_format_n(TOK_CHAT_CHATML, m, lens, 2, true, NULL, NULL, &out, &n, NULL) == CIRRUS_OK);
+    static const char want[] = "<|im_start|>system\ns\0t<|im_end|>\n<|im_start|>user\n\0<|im_end|>\n<|im_start|>assistant\n";
+    CHECK(out && n == sizeof want - 1 && !memcmp(out, want, n));
+    free(out);
+}
+
 static void test_chat_errors(void) {
     /* malformed JSON and non-objects */
     CHECK(chat("{\"model\":\"m\",") == 400 && strstr(g_e.message, "parse") && !g_e.param[0]);
@@ -74,7 +99,6 @@ static void test_chat_errors(void) {
     CHECK(chat("[]") == 400 && strstr(g_e.message, "object"));
     CHECK(chat("\"x\"") == 400);
     CHECK(chat("{\"model\":\"m\",\"model\":\"n\"," MSGS "}") == 400); /* duplicate key */
-    CHECK(chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}") == 400);
     /* missing */
     EXPECT_400(chat("{" MSGS "}"), "model");
     EXPECT_400(chat("{\"model\":\"m\"}"), "messages");
@@ -321,6 +345,7 @@ static void test_keys(void) {
 int main(void) {
     test_chat_ok();
     test_chat_errors();
+    test_nul_text();
     test_completions();
     test_errors();
     test_jw();
