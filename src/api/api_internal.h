@@ -174,6 +174,8 @@ void api_log_simple(api_ctx *x, const char *model, int status);
 /* api_pipeline.c: the key check of API_EP_KEY rows (false: it answered 401/403), and the admission
  * pipeline that runs every row with an api_work. */
 bool api_authenticate(api_ctx *x);
+/* The keyring's model list for t allows model (a control plane's plans are tenancy's to check). */
+bool api_tenant_may_use(const api_tenant *t, const char *model);
 void api_pipeline_run(api_ctx *x);
 
 /* api_console.c: GET /console[/...], the embedded web console (no key needed: it holds no data). */

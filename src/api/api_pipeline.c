@@ -62,7 +62,7 @@ bool api_authenticate(api_ctx *x) {
 
 /* ---- the steps -------------------------------------------------------------------------------- */
 
-static bool tenant_may_use(const api_tenant *t, const char *model) {
+bool api_tenant_may_use(const api_tenant *t, const char *model) {
     if (t->n_models == 0) return true;
     for (int i = 0; i < t->n_models; i++)
         if (!strcmp(t->models[i], model)) return true;
@@ -84,7 +84,7 @@ static cirrus_status step_model(api_call *c, http_req *r, api_error *e) {
     c->me = api_find_model(a, name);
     if (!c->me && !atomic_load(&a->ready)) return api_error_make(e, API_E_LOADING, "model", "Models are still loading; retry shortly.");
     if (!c->me) return api_error_make(e, API_E_NO_MODEL, "model", "The model '%s' does not exist or you do not have access to it.", name);
-    if (!tenant_may_use(&c->tenant, name))
+    if (!api_tenant_may_use(&c->tenant, name))
         return api_error_make(e, API_E_FORBIDDEN, "model", "Tenant '%s' may not use the model '%s'.", c->tenant.name, name);
     if (atomic_load(&a->draining)) return api_error_make(e, API_E_OVERLOADED, NULL, "The server is shutting down; retry on another instance.");
     return CIRRUS_OK;

@@ -245,11 +245,10 @@ static void models_entry(jw *w, const api_model_entry *m) {
     jw_obj_end(w);
 }
 
-static bool tenant_may_use(const api_tenant *t, const char *model) {
-    if (t->n_models == 0) return true;
-    for (int i = 0; i < t->n_models; i++)
-        if (!strcmp(t->models[i], model)) return true;
-    return false;
+/* A tenant sees only the models it may call: the keyring's list, or its plan's (#18, fault 10). */
+static bool listed(api *a, const api_tenant *t, const char *model) {
+    if (a->cfg.tenancy) return tenancy_model_listed(a->cfg.tenancy, t->name, model);
+    return api_tenant_may_use(t, model);
 }
 
 static void serve_models(api_ctx *x) {
@@ -262,7 +261,7 @@ static void serve_models(api_ctx *x) {
     if (strlen(path) > strlen("/v1/models/")) { /* GET /v1/models/{id} */
         const char *name = path + strlen("/v1/models/");
         const api_model_entry *m = api_find_model(a, name);
-        if (!m || !tenant_may_use(t, name)) {
+        if (!m || !listed(a, t, name)) {
             api_error e;
             api_error_make(&e, API_E_NO_MODEL, "model", "The model '%.200s' does not exist or you do not have access to it.", name);
             api_reply_error(a, x->r, x->ep, x->id, t->name, name, &e);
@@ -277,7 +276,7 @@ static void serve_models(api_ctx *x) {
         jw_key(&w, "data");
         jw_arr(&w);
         for (int i = 0; i < n; i++)
-            if (tenant_may_use(t, a->models[i].name)) models_entry(&w, &a->models[i]);
+            if (listed(a, t, a->models[i].name)) models_entry(&w, &a->models[i]);
         jw_arr_end(&w);
         jw_obj_end(&w);
     }

@@ -196,6 +196,10 @@ cirrus_status tenancy_sync(tenancy *t, uint64_t ticket, int timeout_ms);
 cirrus_status tenancy_authenticate(tenancy *t, const char *key, size_t key_len, int need_scope, tenancy_grant *out,
                                    tenancy_decision *d);
 
+/* Whether GET /v1/models shows model to tenant: its plan in force allows it and it has a price
+ * (what tenancy_admit would also require). */
+bool tenancy_model_listed(tenancy *t, const char *tenant, const char *model);
+
 /* OpenAI's reset format: 20ms, 1s, 1.5s, 6m0s, 1h2m3s. */
 void tenancy_format_reset(int64_t ms, char *buf, size_t cap);
 
