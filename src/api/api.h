@@ -3,6 +3,9 @@
  *
  *   POST /v1/chat/completions   POST /v1/completions   GET /v1/models[/ID]   GET /health   GET /metrics
  *
+ * Without a key, a client learns nothing tenant-specific: /health says whether the server is up,
+ * /metrics shows only aggregate series, the console's files are the same for everyone.
+ *
  * Every endpoint is one row of a table (api_internal.h, api_server.c): path, method, whether it
  * needs a key, its metric name and id prefix, and either its handler or -- for the endpoints that
  * run on an engine -- its parser, input and formatter. Those all pass through one admission
@@ -207,7 +210,15 @@ void api_free(api *a);
 /* The http_handler: app is the api. */
 void api_handle(void *app, http_req *r);
 
-/* Prometheus text for /metrics into a malloc'ed NUL-terminated buffer (tests read it too). */
-cirrus_status api_metrics_text(api *a, char **out, size_t *len);
+/* Prometheus text for /metrics into a malloc'ed NUL-terminated buffer (tests read it too).
+ * tenants: include the series that name tenants (cirrus_tenant_*: their names, request and token
+ * totals, queues). GET /metrics without a key gets only the aggregate series; with a provider
+ * admin key, or on the private listener (api_handle_private, `cirrus serve --metrics-listen`),
+ * everything. */
+cirrus_status api_metrics_text(api *a, bool tenants, char **out, size_t *len);
+
+/* The http_handler of the private listener (--metrics-listen ADDR): GET /metrics with every series,
+ * GET /health; nothing else, and no key (bind it where only the monitoring network reaches). */
+void api_handle_private(void *app, http_req *r);
 
 #endif

@@ -2,7 +2,8 @@
  * Counters and histograms for /metrics (Prometheus text format 0.0.4).
  *
  * Every counter is an atomic, so the request path never takes a lock to count; only the first
- * request of a new tenant takes tenants_mu to claim a row. Tenant rows are bounded (MET_TENANTS);
+ * request of a new tenant takes tenants_mu to claim a row. The series that name a tenant (the
+ * cirrus_tenant_* families) are printed only for readers allowed to see every tenant (api.h). Tenant rows are bounded (MET_TENANTS);
  * past that, tenants share the row "_other" so a flood of names cannot grow memory.
  */
 #include <stdarg.h>
@@ -122,7 +123,7 @@ static void counter(jw *w, const char *name, const char *help, uint64_t v) {
     pf(w, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
 }
 
-cirrus_status api_metrics_text(api *a, char **out, size_t *len) {
+cirrus_status api_metrics_text(api *a, bool tenants, char **out, size_t *len) {
     api_metrics *m = &a->met;
     jw w;
     jw_init(&w, 8u << 20);
@@ -179,6 +180,8 @@ cirrus_status api_metrics_text(api *a, char **out, size_t *len) {
         pf(&w, "cirrus_engine_tokens_generated_total{model=\"%s\"} %llu\n", lm, (unsigned long long)st[i].tokens_generated);
     }
 
+    if (!tenants) goto done; /* what follows names tenants (api.h: who may read it) */
+
     /* the engines' view per tenant: who waits, who runs (fairness at a glance) */
     static const char *const tg[][2] = {
         {"cirrus_tenant_queued_requests", "Requests of the tenant waiting for a KV slot."},
@@ -223,6 +226,7 @@ cirrus_status api_metrics_text(api *a, char **out, size_t *len) {
             pf(&w, "%s{tenant=\"%s\"} %llu\n", tc[c][0], lt, (unsigned long long)v);
         }
     }
+done:
     if (jw_failed(&w)) {
         jw_free(&w);
         return CIRRUS_ERR_NOMEM;

@@ -301,18 +301,50 @@ static void serve_health(api_ctx *x) {
     jw_free(&w);
 }
 
-static void serve_metrics(api_ctx *x) {
+/* Who may see the series that name tenants on the public listener: a provider administrator.
+ * No key at all: the aggregate series, as before keys existed (scrapers keep working); a key that
+ * is not an admin key: refused, so a misconfigured scraper learns why it sees less. */
+static bool metrics_reader(api_ctx *x, bool *tenants) {
+    *tenants = false;
+    size_t len = 0;
+    const char *key = api_bearer(x->r, &len);
+    if (!key) return true;
+    api_error e;
+    tenancy_grant g;
+    tenancy_decision d;
+    if (!x->a->cfg.tenancy) {
+        api_error_make(&e, API_E_FORBIDDEN, NULL, "Per-tenant metrics need a provider admin key (cirrus serve --db) or the "
+                                                  "private listener (--metrics-listen); without a key /metrics shows the aggregate series.");
+        e.type = "permission_error"; /* as tenancy words a key without the scope */
+        e.code = "insufficient_scope";
+    } else if (tenancy_authenticate(x->a->cfg.tenancy, key, len, TENANCY_NEED_ADMIN, &g, &d) != CIRRUS_OK) {
+        api_error_from_decision(&e, &d);
+    } else {
+        *tenants = true;
+        return true;
+    }
+    api_reply_error(x->a, x->r, x->ep, x->id, NULL, NULL, &e);
+    return false;
+}
+
+static void reply_metrics(api_ctx *x, bool tenants) {
     char *text = NULL;
     size_t len = 0;
-    if (api_metrics_text(x->a, &text, &len)) {
+    if (api_metrics_text(x->a, tenants, &text, &len)) {
         api_error e;
         api_error_make(&e, API_E_INTERNAL, NULL, "Out of memory formatting metrics.");
         api_reply_error(x->a, x->r, x->ep, x->id, NULL, NULL, &e);
         return;
     }
+    http_add_header(x->r, "Cache-Control", "no-store");
     http_reply(x->r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
     api_log_simple(x, NULL, 200);
+}
+
+static void serve_metrics(api_ctx *x) {
+    bool tenants;
+    if (metrics_reader(x, &tenants)) reply_metrics(x, tenants);
 }
 
 static void serve_console(api_ctx *x) { api_console_handle(x->a, x->r, x->id); }
@@ -367,5 +399,21 @@ void api_handle(void *app, http_req *r) {
         else ep->serve(&x);
         return;
     }
+    api_reply_error(x.a, r, x.ep, x.id, NULL, NULL, &e);
+}
+
+void api_handle_private(void *app, http_req *r) {
+    api_ctx x = {.a = app, .r = r, .ep = EP_OTHER};
+    const char *path = http_req_path(r);
+    x.ep = !strcmp(path, "/metrics") ? EP_METRICS : !strcmp(path, "/health") ? EP_HEALTH : EP_OTHER;
+    api_make_id(x.id, sizeof x.id, api_eps[x.ep].id_prefix);
+    api_error e;
+    if (x.ep != EP_OTHER && !strcmp(http_req_method(r), "GET")) {
+        if (x.ep == EP_METRICS) reply_metrics(&x, true);
+        else serve_health(&x);
+        return;
+    }
+    if (x.ep == EP_OTHER) api_error_make(&e, API_E_NO_ROUTE, NULL, "This listener serves GET /metrics and GET /health only.");
+    else api_error_make(&e, API_E_METHOD, NULL, "Method %.16s is not allowed here; use GET.", http_req_method(r));
     api_reply_error(x.a, r, x.ep, x.id, NULL, NULL, &e);
 }

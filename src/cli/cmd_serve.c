@@ -52,6 +52,9 @@ static const char *usage =
     "                         (default 10; on a kept-alive connection, after --timeout of idling)\n"
     "  --body-timeout S       a request body must arrive within S of its headers (default 60)\n"
     "  --http-threads N       HTTP polling threads (default 2)\n"
+    "  --metrics-listen ADDR  also serve GET /metrics with every series -- those naming tenants too -- and\n"
+    "                         /health on HOST:PORT, without a key (a monitoring network's address); the\n"
+    "                         main port's /metrics shows tenants' series only to a provider admin key\n"
     "  --shutdown-deadline S  on SIGTERM, let requests finish this long (default 10)\n"
     "  --db PATH              the control plane's database: the admin API (/v1/admin) and the console\n"
     "  --durable-timeout S    with --db, a reply waits this long for its usage record to reach the disk;\n"
@@ -69,6 +72,8 @@ typedef struct {
     const char *names[SERVE_MAX_MODELS], *paths[SERVE_MAX_MODELS];
     int n_models;
     const char *config, *access_log, *tmpl, *ready_file, *db, *wm_key;
+    char metrics_host[256];
+    int metrics_port; /* -1: no private metrics listener */
     const char *no_wm[SERVE_MAX_MODELS];
     int n_no_wm;
     bool no_risk;
@@ -77,10 +82,32 @@ typedef struct {
     bool prefix_cache, log_prompts;
 } serve_opts;
 
+/* --metrics-listen HOST:PORT, [V6]:PORT or :PORT (127.0.0.1). */
+static bool parse_listen(const char *v, serve_opts *o) {
+    const char *colon = strrchr(v, ':');
+    int64_t port;
+    if (!colon || !cli_parse_i64("--metrics-listen port", colon + 1, 0, 65535, &port)) {
+        cli_error("--metrics-listen: expected HOST:PORT, got '%s'", v);
+        return false;
+    }
+    const char *h = v;
+    size_t n = (size_t)(colon - v);
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') h++, n -= 2;
+    if (!n) h = "127.0.0.1", n = strlen(h);
+    if (n >= sizeof o->metrics_host) {
+        cli_error("--metrics-listen: host too long");
+        return false;
+    }
+    snprintf(o->metrics_host, sizeof o->metrics_host, "%.*s", (int)n, h);
+    o->metrics_port = (int)port;
+    return true;
+}
+
 static int parse_args(int argc, char **argv, serve_opts *o) {
     http_config_default(&o->http);
     o->threads = 2, o->ctx = 2048, o->slots = 8, o->batch = 256, o->queue_max = 64, o->deadline_s = 10, o->durable_s = 10;
     o->prefix_cache = true;
+    o->metrics_port = -1;
     const char *v;
     int64_t n;
     for (int i = 1; i < argc; i++) {
@@ -114,6 +141,7 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
         else if (cli_opt(argc, argv, &i, "--timeout", &v)) { if (!cli_parse_i64("--timeout", v, 1, 86400, &n)) return 2; o->http.idle_timeout_s = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--header-timeout", &v)) { if (!cli_parse_i64("--header-timeout", v, 1, 3600, &n)) return 2; o->http.header_timeout_s = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--body-timeout", &v)) { if (!cli_parse_i64("--body-timeout", v, 1, 86400, &n)) return 2; o->http.body_timeout_s = (uint32_t)n; }
+        else if (cli_opt(argc, argv, &i, "--metrics-listen", &v)) { if (!v || !parse_listen(v, o)) return 2; }
         else if (cli_opt(argc, argv, &i, "--http-threads", &v)) { if (!cli_parse_i64("--http-threads", v, 1, 64, &n)) return 2; o->http.threads = (uint32_t)n; }
         else if (cli_opt(argc, argv, &i, "--shutdown-deadline", &v)) { if (!cli_parse_i64("--shutdown-deadline", v, 0, 3600, &o->deadline_s)) return 2; }
         else if (cli_opt(argc, argv, &i, "--access-log", &v)) { if (!(o->access_log = v)) return 2; }
@@ -251,7 +279,7 @@ int cmd_serve(int argc, char **argv) {
     api_keyring *keys = NULL;
     tenancy *tn = NULL;
     api *a = NULL;
-    http_server *srv = NULL;
+    http_server *srv = NULL, *msrv = NULL;
     FILE *log = stderr;
     loaded L[SERVE_MAX_MODELS] = {{0}};
     int n_loaded = 0;
@@ -315,6 +343,18 @@ int cmd_serve(int argc, char **argv) {
     if (http_server_start(&o.http, api_handle, a, &srv, &err)) goto out;
     CIRRUS_INFO("listening on http://%s:%u (loading %d model%s)", o.http.host, (unsigned)http_server_port(srv), o.n_models,
                 o.n_models > 1 ? "s" : "");
+    if (o.metrics_port >= 0) { /* the private listener: small, one thread, no per-address limit */
+        http_config mc;
+        http_config_default(&mc);
+        mc.host = o.metrics_host;
+        mc.port = (uint16_t)o.metrics_port;
+        mc.threads = 1;
+        mc.max_connections = 64;
+        mc.per_ip_connections = 0;
+        mc.max_body = 1024;
+        if (http_server_start(&mc, api_handle_private, a, &msrv, &err)) goto out;
+        CIRRUS_INFO("metrics listening on http://%s:%u (every series, no key)", o.metrics_host, (unsigned)http_server_port(msrv));
+    }
 
     for (int i = 0; i < o.n_models; i++, n_loaded++)
         if (load_one(&o, i, &L[i], a, have_wk ? &wkey : NULL, &err)) {
@@ -346,6 +386,7 @@ out:
         for (int i = 0; i < n_loaded; i++)
             if (L[i].engine) sched_shutdown(L[i].engine, deadline);
         if (srv) http_server_stop(srv, deadline + 2000000000ull);
+        if (msrv) http_server_stop(msrv, cirrus_now_ns() + 1000000000ull);
         for (int i = 0; i < n_loaded; i++) {
             sched_free(L[i].engine);
             tok_free(L[i].vocab);

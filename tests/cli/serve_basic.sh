@@ -2,8 +2,10 @@
 # cirrus serve, open mode: /health, /v1/models, chat and completions (streamed and not), n,
 # logprobs, stop, seeded determinism, usage, /metrics, the access log, and a clean SIGTERM.
 source "$(dirname "$0")/serve_common.bash"
-start_server --log-prompts
+start_server --log-prompts --metrics-listen 127.0.0.1:0
 check "open mode warns" grep -q "open mode" "$ERR"
+MPORT=$(sed -n 's/.*metrics listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$ERR" | head -n 1)
+check "the private metrics listener is up (${MPORT:-none})" [ -n "$MPORT" ]
 
 # models
 out=$(curl -s "$BASE/v1/models")
@@ -87,7 +89,12 @@ check "metrics: ttft histogram" has "$m" 'cirrus_time_to_first_token_seconds_buc
 check "metrics: itl histogram" has "$m" 'cirrus_inter_token_latency_seconds_count'
 check "metrics: queue depth" has "$m" 'cirrus_queue_depth{model="stories"} 0'
 check "metrics: kv use" has "$m" 'cirrus_kv_cache_total_bytes{model="stories"}'
-check "metrics: tenant tokens" has "$m" 'cirrus_tenant_completion_tokens_total{tenant="default"}'
+check "metrics: no tenant series on the public port" sh -c "! printf '%s' '$m' | grep -q 'tenant='"
+m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+check "metrics: tenant tokens on the private listener" has "$m" 'cirrus_tenant_completion_tokens_total{tenant="default"}'
+check "metrics: ... with the aggregate series too" has "$m" 'cirrus_queue_depth{model="stories"} 0'
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/v1/models")
+check "metrics listener serves nothing else ($code)" [ "$code" = 404 ]
 
 # access log: one JSON line per request, with usage; prompts only because of --log-prompts
 check "access log: chat line" grep -q '"path":"/v1/chat/completions","status":200,"tenant":"default","model":"stories".*"completion_tokens":12,.*"ttft_ms":' "$LOG"

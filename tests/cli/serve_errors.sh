@@ -9,7 +9,8 @@ cat >"$TMP/config.json" <<'JSON'
   {"name":"other","models":["not-stories"],"keys":["sk-other-0123456789abcdef"]}
 ]}
 JSON
-start_server --config "$TMP/config.json" --max-body 4096
+start_server --config "$TMP/config.json" --max-body 4096 --metrics-listen 127.0.0.1:0
+MPORT=$(sed -n 's/.*metrics listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$ERR" | head -n 1)
 ACME=(-H "Authorization: Bearer sk-acme-0123456789abcdef")
 CHAT='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":4}'
 is_error() { # is_error STATUS CODE-OR-null
@@ -75,8 +76,12 @@ check "429: others refused ($n429)" [ "$n429" -ge 1 ]
 check "429: Retry-After" sh -c "grep -qi '^retry-after: [0-9]' '$TMP'/ch?"
 check "429: rate_limit_exceeded" sh -c "grep -q '\"code\":\"rate_limit_exceeded\"' '$TMP'/c?"
 
-# tenants come from the key: counters per tenant
+# tenants come from the key: counters per tenant, on the private listener only
 m=$(curl -s "$BASE/metrics")
+check "public metrics: no tenant names" sh -c "! printf '%s' '$m' | grep -qE 'acme|small|tenant='"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/metrics" "${ACME[@]}")
+check "public metrics: a tenant's key does not unlock them ($code)" [ "$code" = 403 ]
+m=$(curl -s "http://127.0.0.1:$MPORT/metrics")
 check "metrics: acme counted" has "$m" 'cirrus_tenant_completion_tokens_total{tenant="acme"} '
 check "metrics: small counted" has "$m" 'cirrus_tenant_requests_total{tenant="small"} '
 check "metrics: 401s counted" has "$m" 'cirrus_requests_total{endpoint="chat_completions",status="401"} 2'

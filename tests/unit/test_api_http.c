@@ -135,6 +135,12 @@ int main(void) {
     CHECK(strstr(r.body, "cirrus_requests_total{endpoint=\"models\",status=\"401\"} 2\n") != NULL);
     CHECK(strstr(r.body, "# TYPE cirrus_time_to_first_token_seconds histogram") != NULL);
     CHECK(strstr(r.body, "cirrus_inter_token_latency_seconds_bucket{le=\"+Inf\"} 0") != NULL);
+    CHECK(!strstr(r.body, "tenant")); /* nothing that names a tenant without a key */
+    CHECK(req("GET", "/metrics", KEY, NULL, 0, &r) == 403 && is_error(&r, "insufficient_scope")); /* not an admin key */
+    char *all = NULL;
+    size_t all_len = 0;
+    CHECK(api_metrics_text(a, true, &all, &all_len) == CIRRUS_OK && strstr(all, "# TYPE cirrus_tenant_requests_total counter"));
+    free(all);
 
     /* draining */
     api_set_draining(a);
