@@ -34,8 +34,9 @@
  *
  * Suspended requests are outside MHD's event loop, so MHD does not see their client leave; the
  * watcher peeks at each sleeper's socket a few times a second and wakes it once when the client
- * has gone (http_req_peer_closed is then true), so queued work for a vanished client is cancelled
- * before it ever reaches a token.
+ * has gone (http_req_peer_closed is then true -- or MHD, reading the end first, ends the request and
+ * its done callback says so), so queued work for a vanished client is cancelled before it ever
+ * reaches a token.
  *
  * Lifetime of a request: created when its headers arrive; the handler runs once the body is
  * complete; exactly one reply; the done callback (http_on_done) runs once when the connection has
