@@ -52,12 +52,12 @@ field() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | head -n 1; 
 WHOLE='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":8,"temperature":0}'
 STREAM='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_tokens":40,"temperature":1,"stream":true,"stream_options":{"include_usage":true},"logit_bias":{"2":-100}}'
 
-# ---- a slow disk: every fsync takes 1.5 s --------------------------------------------------------
+# ---- a slow disk: every fsync takes 2.5 s --------------------------------------------------------
 durable_server 20 1
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}"
 check "warm-up reply ($CODE)" [ "$CODE" = 200 ]
 seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
-echo "delay 1500" >"$CTL"
+echo "delay 2500" >"$CTL"
 t0=$(now_ms)
 curl -s -o "$TMP/b.body" -w '%{http_code} %{time_total}' -X POST "$BASE/v1/chat/completions" "${AUTH[@]}" \
     -H 'Content-Type: application/json' -d "$WHOLE" >"$TMP/b.code" &
@@ -70,16 +70,16 @@ read -r bcode btime <"$TMP/b.code"
 B=$(cat "$TMP/b.body")
 check "slow disk: the whole reply succeeds ($bcode)" [ "$bcode" = 200 ]
 bms=$(awk -v t="$btime" 'BEGIN { printf "%d", t * 1000 }')
-check "slow disk: the whole reply waited for its record (${bms} ms)" ge "$bms" 1000
+check "slow disk: the whole reply waited for its record (${bms} ms)" ge "$bms" 1500
 first=$(grep -m1 '"content":"[^"]' "$TMP/c.lines" | cut -d' ' -f1)
 last=$(grep '"content":"[^"]' "$TMP/c.lines" | tail -n 1 | cut -d' ' -f1)
 fin=$(grep -m1 '"finish_reason":"' "$TMP/c.lines" | cut -d' ' -f1)
 check "slow disk: the stream on the same HTTP thread flowed at once ($((${first:-0} - ts)) ms to its first token)" \
-    lt "$((${first:-99999999999999} - ts))" 700
+    lt "$((${first:-99999999999999} - ts))" 1200
 check "slow disk: all its tokens flowed before the first record was durable ($((${last:-0} - ts)) ms)" \
-    lt "$((${last:-99999999999999} - ts))" 1000
+    lt "$((${last:-99999999999999} - ts))" 2000
 check "slow disk: finish_reason only after its record was durable ($((${fin:-0} - ${last:-0})) ms after the last token)" \
-    ge "$((${fin:-0} - ${last:-0}))" 500
+    ge "$((${fin:-0} - ${last:-0}))" 800
 check "slow disk: the stream ends with usage and [DONE]" sh -c "tail -n 2 '$TMP/c.lines' | grep -q '\"usage\":{' && tail -n 1 '$TMP/c.lines' | grep -q '\\[DONE\\]'"
 seen_complete "$(printf '%s' "$B" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$B" prompt_tokens)" "$(field "$B" completion_tokens)"
 cu=$(grep '"usage":{' "$TMP/c.lines" | tail -n 1)
