@@ -45,6 +45,9 @@ stream_lines() {
 # seen_complete ID PROMPT COMPLETION: remembered, to be checked against the ledger after crashes
 : >"$TMP/complete"
 seen_complete() { echo "$1 $2 $3" >>"$TMP/complete"; }
+seen_reply() { # seen_reply JSON: a body or usage chunk the client was given as complete
+    seen_complete "$(printf '%s' "$1" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$1" prompt_tokens)" "$(field "$1" completion_tokens)"
+}
 lt() { [ -n "$1" ] && [ "$1" -lt "$2" ]; }
 ge() { [ -n "$1" ] && [ "$1" -ge "$2" ]; }
 field() { printf '%s' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | head -n 1; }
@@ -56,7 +59,7 @@ STREAM='{"model":"stories","messages":[{"role":"user","content":"Once"}],"max_to
 durable_server 20 1
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}"
 check "warm-up reply ($CODE)" [ "$CODE" = 200 ]
-seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
+seen_reply "$OUT"
 echo "delay 2500" >"$CTL"
 t0=$(now_ms)
 curl -s -o "$TMP/b.body" -w '%{http_code} %{time_total}' -X POST "$BASE/v1/chat/completions" "${AUTH[@]}" \
@@ -81,9 +84,9 @@ check "slow disk: all its tokens flowed before the first record was durable ($((
 check "slow disk: finish_reason only after its record was durable ($((${fin:-0} - ${last:-0})) ms after the last token)" \
     ge "$((${fin:-0} - ${last:-0}))" 800
 check "slow disk: the stream ends with usage and [DONE]" sh -c "tail -n 2 '$TMP/c.lines' | grep -q '\"usage\":{' && tail -n 1 '$TMP/c.lines' | grep -q '\\[DONE\\]'"
-seen_complete "$(printf '%s' "$B" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$B" prompt_tokens)" "$(field "$B" completion_tokens)"
+seen_reply "$B"
 cu=$(grep '"usage":{' "$TMP/c.lines" | tail -n 1)
-seen_complete "$(printf '%s' "$cu" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$cu" prompt_tokens)" "$(field "$cu" completion_tokens)"
+seen_reply "$cu"
 crash # right after the clients saw both complete
 
 # ---- a failing disk: every fsync fails ----------------------------------------------------------------
@@ -91,12 +94,12 @@ crash # right after the clients saw both complete
 durable_server 2 1
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}"
 check "restarted: serving ($CODE)" [ "$CODE" = 200 ]
-seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
+seen_reply "$OUT"
 echo fail >"$CTL"
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}" --max-time 20
 check "failing disk: no success for an unrecorded reply ($CODE)" [ "$CODE" = 503 ]
 # whatever a client is told succeeded must survive the crash below
-[ "$CODE" = 200 ] && seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
+[ "$CODE" = 200 ] && seen_reply "$OUT"
 check "failing disk: the error says why" has "$OUT" '"code":"usage_not_recorded"'
 stream_lines "$TMP/e.lines" "$STREAM"
 check "failing disk: the stream ends in an error event" grep -q '"code":"usage_not_recorded"' "$TMP/e.lines"
@@ -104,14 +107,14 @@ check "failing disk: ... and no [DONE]" sh -c "! grep -q '\\[DONE\\]' '$TMP/e.li
 check "failing disk: ... and no finish_reason" sh -c "! grep -q '\"finish_reason\":\"' '$TMP/e.lines'"
 if grep -q '\[DONE\]' "$TMP/e.lines"; then
     eu=$(grep '"usage":{' "$TMP/e.lines" | tail -n 1)
-    seen_complete "$(printf '%s' "$eu" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$eu" prompt_tokens)" "$(field "$eu" completion_tokens)"
+    seen_reply "$eu"
 fi
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/health")
 check "failing disk: /health still answers ($code)" [ "$code" = 200 ]
 : >"$CTL" # the disk comes back: the ledger's retries land, and replies succeed again
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}" --max-time 20
 check "disk back: the server serves again ($CODE)" [ "$CODE" = 200 ]
-seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
+seen_reply "$OUT"
 # Slower than the deadline (6 s per fsync, 2 s to wait): the reply is refused, and the SIGKILL that
 # follows at once finds its settle still queued in memory -- the record a client told "200" would
 # have lost. (A failed fsync leaves SQLite's written pages in the page cache, which a SIGKILL does
@@ -119,7 +122,7 @@ seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(
 echo "delay 6000" >"$CTL"
 post /v1/chat/completions "$WHOLE" "${AUTH[@]}" --max-time 20
 check "disk slower than the deadline: no success ($CODE)" [ "$CODE" = 503 ]
-[ "$CODE" = 200 ] && seen_complete "$(printf '%s' "$OUT" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')" "$(field "$OUT" prompt_tokens)" "$(field "$OUT" completion_tokens)"
+[ "$CODE" = 200 ] && seen_reply "$OUT"
 crash
 
 # ---- after the crashes: every reply a client saw complete is in the ledger, exactly ----------------
