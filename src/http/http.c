@@ -495,8 +495,9 @@ void http_server_stop(http_server *s, uint64_t deadline_ns) {
     http_server_quiesce(s);
     while (atomic_load(&s->inflight) > 0 && cirrus_now_ns() < deadline_ns) nap_ms(10);
     /* Invariant 3: nothing may stay suspended. Wake every sleeper marked aborted; it unwinds on
-     * its thread (503 or a cut stream). Bounded: a request that keeps not finishing is left to
-     * MHD_stop_daemon, which closes its socket. */
+     * its thread (503 or a cut stream) -- given up to a second to do so, so the 503 is written
+     * before MHD_stop_daemon closes the socket even on a loaded machine. Bounded: a request that
+     * keeps not finishing is left to MHD_stop_daemon, which closes its socket. */
     for (int tries = 0; tries < 200; tries++) {
         pthread_mutex_lock(&s->mu);
         s->stopping = true;
@@ -508,7 +509,7 @@ void http_server_stop(http_server *s, uint64_t deadline_ns) {
             MHD_resume_connection(r->conn);
         }
         pthread_mutex_unlock(&s->mu);
-        if (!any && (tries > 0 || atomic_load(&s->inflight) == 0)) break;
+        if (!any && atomic_load(&s->inflight) == 0) break;
         nap_ms(5);
     }
     http_watch_stop(s); /* the sleepers are gone; MHD closes what is left, announcing each close */
