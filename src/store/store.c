@@ -4,6 +4,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store/store_impl.h"
 
@@ -17,14 +20,17 @@ const char *store_usage_status_str(int status) {
     return "unknown";
 }
 
+bool store_location_is_url(const char *location) {
+    return location && (!strncmp(location, "postgres://", 11) || !strncmp(location, "postgresql://", 13));
+}
+
 cirrus_status store_open(const char *location, store **out, cirrus_err *err) {
     *out = NULL;
-    if (!location || !*location) return cirrus_errf(err, CIRRUS_ERR_INVALID, "store: no database location given (--db PATH)");
+    if (!location || !*location) return cirrus_errf(err, CIRRUS_ERR_INVALID, "store: no database location given (--db PATH or URI)");
     if (strlen(location) >= sizeof((store *)0)->location)
         return cirrus_errf(err, CIRRUS_ERR_INVALID, "store: database location is longer than %zu bytes",
                            sizeof((store *)0)->location - 1);
-    if (!strncmp(location, "postgres://", 11) || !strncmp(location, "postgresql://", 13))
-        return cirrus_errf(err, CIRRUS_ERR_UNSUPPORTED, "store: the PostgreSQL backend is not built yet; use a SQLite file path");
+    if (store_location_is_url(location)) return store_pg_open(location, out, err);
     return store_sqlite_open(location, out, err);
 }
 
@@ -35,7 +41,105 @@ void store_close(store *s) {
 }
 
 const char *store_location(const store *s) { return s->location; }
+const char *store_backend(const store *s) { return s->ops->name; }
 int store_schema_version(store *s) { return s->ops->schema_version(s); }
+
+/* scheme://user:SECRET@host/db?password=SECRET&... -> the secrets as "***". Everything else is
+ * kept, so the masked form still says which server and database it was. */
+void store_mask_location(const char *in, char *out, size_t cap) {
+    snprintf(out, cap, "%s", in);
+    if (!store_location_is_url(out)) return;
+    char *auth = strstr(out, "://") + 3;
+    char *end = auth + strcspn(auth, "/?#");
+    char *at = memchr(auth, '@', (size_t)(end - auth));
+    char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    char tmp[1100];
+    if (colon && at - colon > 1) {
+        snprintf(tmp, sizeof tmp, "%.*s:***%s", (int)(colon - out), out, at);
+        snprintf(out, cap, "%s", tmp);
+    }
+    for (char *q = strchr(out, '?'); q && *q; q += strcspn(q, "&")) {
+        q++; /* past '?' or '&' */
+        if (strncmp(q, "password=", 9)) continue;
+        char *v = q + 9, *ve = v + strcspn(v, "&#");
+        snprintf(tmp, sizeof tmp, "%.*s***%s", (int)(v - out), out, ve);
+        snprintf(out, cap, "%s", tmp);
+        q = v; /* continues at "***..." */
+    }
+}
+
+/* ---- the grouping of a usage sum: the same SQL in both dialects ------------------------------ */
+
+void store_sum_keys(int by, const char *key[4], char *group_order, size_t cap) {
+    key[0] = by & STORE_BY_TENANT ? "tenant_id" : "0";
+    key[1] = by & STORE_BY_MODEL ? "model" : "''";
+    key[2] = by & STORE_BY_PRICE ? "price_id" : "0";
+    key[3] = by & STORE_BY_DAY ? "t_admit / 86400000000" : "0";
+    char cols[16] = "";
+    for (int b = 0; b < 4; b++) {
+        if (!(by & (1 << b))) continue;
+        size_t n = strlen(cols);
+        snprintf(cols + n, sizeof cols - n, "%s%d", n ? ", " : "", b + 1);
+    }
+    if (cols[0]) snprintf(group_order, cap, " GROUP BY %s ORDER BY %s", cols, cols);
+    else if (cap) group_order[0] = 0;
+}
+
+/* ---- ownership (S4) ------------------------------------------------------------------------ */
+
+void store_owner_self(store_owner *o) {
+    memset(o, 0, sizeof *o);
+    o->pid = (int64_t)getpid();
+    if (gethostname(o->host, sizeof o->host - 1) != 0 || !o->host[0]) snprintf(o->host, sizeof o->host, "unknown");
+    o->since = (int64_t)time(NULL);
+    if (getrandom(&o->claim, sizeof o->claim, 0) != (ssize_t)sizeof o->claim) o->claim = cirrus_now_ns() ^ (uint64_t)o->pid << 40;
+}
+
+void store_owner_describe(const store_owner *o, char *buf, size_t cap) {
+    char when[32] = "";
+    if (o->since > 0) {
+        time_t t = (time_t)o->since;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    if (!o->pid) snprintf(buf, cap, "a process that did not say who it is");
+    else snprintf(buf, cap, "pid %lld on host %s%s%s", (long long)o->pid, o->host[0] ? o->host : "unknown",
+                  when[0] ? " since " : "", when);
+}
+
+/* One line, no spaces inside values (host names have none): "pid=N host=H since=T claim=X". */
+void store_owner_format(const store_owner *o, char *buf, size_t cap) {
+    snprintf(buf, cap, "pid=%lld host=%s since=%lld claim=%016llx\n", (long long)o->pid, o->host[0] ? o->host : "unknown",
+             (long long)o->since, (unsigned long long)o->claim);
+}
+
+bool store_owner_parse(const char *line, store_owner *o) {
+    memset(o, 0, sizeof *o);
+    long long pid = 0, since = 0;
+    unsigned long long claim = 0;
+    char host[STORE_HOST_MAX] = "";
+    if (sscanf(line, "pid=%lld host=%255s since=%lld claim=%llx", &pid, host, &since, &claim) < 3 || pid <= 0) return false;
+    o->pid = pid;
+    o->claim = claim;
+    snprintf(o->host, sizeof o->host, "%s", host);
+    o->since = since;
+    return true;
+}
+
+cirrus_status store_owner_claim(store *s, store_owner *holder, cirrus_err *err) {
+    store_owner h;
+    memset(&h, 0, sizeof h);
+    cirrus_status st = s->ops->owner_claim(s, &h, err);
+    if (holder) *holder = h;
+    if (st != CIRRUS_ERR_INVALID) return st;
+    char who[STORE_HOST_MAX + 96];
+    store_owner_describe(&h, who, sizeof who);
+    return cirrus_errf(err, CIRRUS_ERR_INVALID,
+                       "store: database %s is owned by another running cirrus (%s), which records usage into it; "
+                       "stop that one first (control-plane commands keep working meanwhile)",
+                       s->location, who);
+}
 
 void store_on_change(store *s, void (*fn)(void *ud), void *ud) {
     s->on_change = fn;

@@ -2,21 +2,34 @@
  * store — where the control plane's state lives: tenants, API keys, prices, plans, credits, usage
  * records and closed invoices. Every line of SQL in cirrus is behind this header.
  *
- * The interface speaks in records and business operations, never in SQL, so that a second backend
- * (PostgreSQL, a later issue) is a second implementation of store_ops (store_impl.h) and nothing
- * above this header changes. store_open() picks the backend from the location: a file path is
- * SQLite; "postgres://..." is reserved for the PostgreSQL backend.
+ * The interface speaks in records and business operations, never in SQL: each backend is one
+ * implementation of store_ops (store_impl.h) and nothing above this header knows which one runs.
+ * store_open() picks the backend from the location: "postgres://..." or "postgresql://..." (any
+ * libpq URI) is PostgreSQL; anything else is a SQLite file path.
  *
- * SQLite backend: WAL journal, synchronous=FULL (a commit is on disk when it returns), a busy
- * timeout so the CLI and a running server can share the file, foreign keys on, and versioned
- * migrations recorded in schema_migrations (applied in one transaction each, at open). The file is
- * created on first use.
+ * SQLite backend (store_sqlite*.c): WAL journal, synchronous=FULL (a commit is on disk when it
+ * returns), a busy timeout so the CLI and a running server can share the file, foreign keys on.
+ * The file is created on first use.
  *
- * Invariants the schema itself enforces (defence in depth under the ledger's own):
- *   S1. A settled usage record never changes and no usage record is ever deleted (triggers).
+ * PostgreSQL backend (store_pg*.c): one libpq connection per handle, synchronous_commit on (a
+ * commit is durable on the server when it returns), prepared statements, the ledger's group
+ * commit as one pipelined round trip of set-based statements. The database must exist (createdb);
+ * the schema is created in it on first use. A dropped connection is re-opened on the next call;
+ * a commit whose reply was lost is resolved from the server (txid_status) instead of guessed.
+ *
+ * Both backends apply the same versioned migrations (the same version numbers, each with the same
+ * meaning, in their own SQL dialect), recorded in schema_migrations and applied at open under a
+ * lock, so concurrent openers of a new store migrate it once. A store newer than this cirrus is
+ * refused.
+ *
+ * Invariants the schema itself enforces, in both backends (defence in depth under the ledger's):
+ *   S1. A settled usage record never changes and no usage record is ever deleted (triggers; on
+ *       PostgreSQL TRUNCATE is refused too).
  *   S2. A closed invoice never changes and is never deleted (triggers); one per tenant and month.
  *   S3. Every control-plane write (tenants, keys, prices, plans, credits) bumps meta.config_gen in
  *       the same transaction, so a process caching that state can tell cheaply that it is stale.
+ *   S4. A store has at most one live owner: the process that recovers and writes ledger records
+ *       (store_owner_claim). The claim dies with the process, however it ends.
  *
  * Threads: one store handle is one connection guarded by its own mutex; any thread may call it.
  * Give a thread that must not queue behind others (the ledger's writer) its own handle.
@@ -172,16 +185,40 @@ typedef int (*store_invoice_cb)(void *ud, const store_invoice *inv); /* body is 
 
 /* Opens (creating if needed, then migrating) the store at location. */
 cirrus_status store_open(const char *location, store **out, cirrus_err *err);
+/* True when location names a database server (postgres://, postgresql://), not a file. */
+bool store_location_is_url(const char *location);
 /* A second, independent connection to the same store (for a thread of its own). */
 cirrus_status store_reopen(store *s, store **out, cirrus_err *err);
+/* Closes the handle; an owner claim made through it ends here. */
 void store_close(store *s);
-/* The file path (SQLite) or URL the store was opened from. */
+/* The file path (SQLite) or URL the store was opened from, with any password in it masked: safe
+ * to print and log. */
 const char *store_location(const store *s);
+/* "sqlite" or "postgresql". */
+const char *store_backend(const store *s);
 /* Highest migration applied. */
 int store_schema_version(store *s);
 /* Called after every successful control-plane write made through this handle (S3), so an
  * in-process cache can refresh at once. */
 void store_on_change(store *s, void (*fn)(void *ud), void *ud);
+
+/* ---- ownership (S4) ------------------------------------------------------------------------ */
+
+#define STORE_HOST_MAX 256
+
+typedef struct {
+    int64_t pid;                /* 0: unknown */
+    char host[STORE_HOST_MAX];
+    int64_t since;              /* unix s when it claimed the store; 0: unknown */
+    uint64_t claim;             /* random per claim: tells two claims apart (same process, same second) */
+} store_owner;
+
+/* Makes this handle the store's one live owner, until it is closed or the process dies (SQLite: an
+ * flock on DB.lock, which names the holder; PostgreSQL: a session advisory lock, the holder named
+ * in meta). Control-plane reads and writes through other handles are not affected. INVALID when
+ * another live process holds it: err names that holder (pid, host, since) and so does *holder
+ * (may be NULL). Claiming twice through one handle is OK. */
+cirrus_status store_owner_claim(store *s, store_owner *holder, cirrus_err *err);
 
 /* ---- meta: small named values (currency, key-hash check) ----------------------------------- */
 cirrus_status store_meta_get(store *s, const char *key, char *buf, size_t cap, cirrus_err *err); /* NOT_FOUND */

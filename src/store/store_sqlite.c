@@ -173,6 +173,7 @@ static const store_ops k_sqlite_ops;
 
 static void sq_close(store *s) {
     sq_store *q = (sq_store *)s;
+    sq_owner_release(q);
     sq_usage_finalize(q);
     sqlite3_close(q->db);
     pthread_mutex_destroy(&q->mu);
@@ -183,6 +184,7 @@ cirrus_status store_sqlite_open(const char *path, store **out, cirrus_err *err) 
     sq_store *q = calloc(1, sizeof *q);
     if (!q) return cirrus_errf(err, CIRRUS_ERR_NOMEM, "store: out of memory");
     q->base.ops = &k_sqlite_ops;
+    q->lock_fd = -1;
     snprintf(q->base.location, sizeof q->base.location, "%s", path);
     pthread_mutex_init(&q->mu, NULL);
     /* NOMUTEX: the handle's own mutex serializes use; SQLite's would only add a second lock. */
@@ -703,6 +705,7 @@ static const store_ops k_sqlite_ops = {
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .config_gen = sq_config_gen,
+    .owner_claim = sq_owner_claim,
     .tenant_insert = sq_tenant_insert,
     .tenant_get = sq_tenant_get,
     .tenant_set_suspended = sq_tenant_set_suspended,

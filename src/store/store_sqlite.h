@@ -1,4 +1,4 @@
-/* The SQLite backend's handle, shared by its two files (store_sqlite.c, store_sqlite_usage.c). */
+/* The SQLite backend's handle, shared by its files (store_sqlite.c, store_sqlite_usage.c, store_sqlite_owner.c). */
 #ifndef CIRRUS_STORE_SQLITE_H
 #define CIRRUS_STORE_SQLITE_H
 
@@ -12,6 +12,7 @@ typedef struct {
     sqlite3 *db;
     pthread_mutex_t mu;     /* one statement sequence at a time on this connection */
     int version;            /* schema version after migrations */
+    int lock_fd;            /* DB.lock, flock'ed while this handle owns the store (S4); -1: not owner */
     /* the ledger's statements, prepared once: the group commit runs them 100k times a second */
     sqlite3_stmt *u_insert, *u_progress, *u_settle;
 } sq_store;
@@ -31,5 +32,9 @@ cirrus_status sq_usage_list(store *s, bool open_only, int64_t id, int64_t tenant
 cirrus_status sq_usage_sum_by(store *s, int64_t tenant_id, int64_t from_us, int64_t to_us, int by, store_sum_cb cb,
                               void *ud, cirrus_err *err);
 void sq_usage_finalize(sq_store *q);
+
+/* store_sqlite_owner.c */
+cirrus_status sq_owner_claim(store *s, store_owner *holder, cirrus_err *err);
+void sq_owner_release(sq_store *q);
 
 #endif

@@ -179,27 +179,16 @@ cirrus_status sq_usage_list(store *s, bool open_only, int64_t id, int64_t tenant
 cirrus_status sq_usage_sum_by(store *s, int64_t tenant_id, int64_t from_us, int64_t to_us, int by, store_sum_cb cb,
                               void *ud, cirrus_err *err) {
     sq_store *q = (sq_store *)s;
-    char sql[1400], group[128] = "";
+    char sql[1400], group[64];
+    const char *key[4];
+    store_sum_keys(by, key, group, sizeof group);
     snprintf(sql, sizeof sql,
              "SELECT %s, %s, %s, %s, count(*), coalesce(sum(state = 0), 0), coalesce(sum(prompt_tokens), 0),"
              " coalesce(sum(cached_tokens), 0), coalesce(sum(completion_tokens), 0), coalesce(sum(cost_input), 0),"
              " coalesce(sum(cost_cached), 0), coalesce(sum(cost_output), 0), coalesce(sum(cost), 0),"
              " coalesce(sum(CASE WHEN state = 0 THEN reserved ELSE 0 END), 0)"
-             " FROM usage WHERE %s t_admit >= ?2 AND t_admit < ?3",
-             by & STORE_BY_TENANT ? "tenant_id" : "0", by & STORE_BY_MODEL ? "model" : "''",
-             by & STORE_BY_PRICE ? "price_id" : "0", by & STORE_BY_DAY ? "t_admit / 86400000000" : "0",
-             tenant_id ? "tenant_id = ?1 AND" : "");
-    static const char *const cols[] = {"1", "2", "3", "4"};
-    for (int b = 0; b < 4; b++) {
-        if (!(by & (1 << b))) continue;
-        strcat(group, group[0] ? ", " : " GROUP BY ");
-        strcat(group, cols[b]);
-    }
-    if (group[0]) { /* ... GROUP BY 1, 3 ORDER BY 1, 3 */
-        strcat(sql, group);
-        strcat(sql, " ORDER BY ");
-        strcat(sql, group + strlen(" GROUP BY "));
-    }
+             " FROM usage WHERE %s t_admit >= ?2 AND t_admit < ?3%s",
+             key[0], key[1], key[2], key[3], tenant_id ? "tenant_id = ?1 AND" : "", group);
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&q->mu);
     cirrus_status rs = sq_prepare(q, sql, &st, err);

@@ -1,34 +1,158 @@
 /*
- * store: the SQLite file is created and migrated on first use, migrations are recorded and not
- * re-applied, the invariants the schema enforces itself (S1 settled usage frozen, S2 closed
- * invoices frozen, S3 config_gen bumped by control-plane writes) hold even against raw SQL, and a
- * database from a newer cirrus is refused.
+ * store: one suite, every backend. Each case runs on a fresh SQLite file and on a fresh PostgreSQL
+ * database (tests/unit/store_backends.h; the servers come from the CIRRUS_TEST_SERVERS fixture)
+ * and checks what the backends must agree on: migrations (same versions, same columns), every
+ * operation's results, order and errors, the group commit's semantics (order within a batch,
+ * skipped writes, all or nothing), the invariants the schema enforces even against raw SQL (S1
+ * settled usage frozen and never deleted, S2 closed invoices frozen, S3 config_gen bumped by each
+ * control-plane write and only then), one owner per store (S4, including a SIGKILLed owner), and
+ * concurrent openers of a new store. PostgreSQL-only cases: dropped connections, lost commit
+ * replies, unreachable servers and masked passwords.
  */
-#include <sqlite3.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "store/store.h"
+#include "store/store_impl.h" /* store_pg_fault: injected failures */
+#include "store_backends.h"
 
-static char g_dir[256], g_db[300];
+static int g_version[2];
 
-static int raw(const char *sql) {
-    sqlite3 *db;
-    if (sqlite3_open(g_db, &db) != SQLITE_OK) return -1;
-    sqlite3_busy_timeout(db, 5000);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
+#define OPEN(t, s)                                                                        \
+    store *s = NULL;                                                                      \
+    do {                                                                                  \
+        cirrus_err e_ = {{0}};                                                            \
+        if (store_open((t)->loc, &s, &e_) != CIRRUS_OK) {                                 \
+            CHECK_MSG(0, "store_open %s: %s", (t)->loc, e_.msg);                          \
+            return;                                                                       \
+        }                                                                                 \
+    } while (0)
+
+static int64_t gen(store *s) {
+    int64_t g = -1;
+    cirrus_err err;
+    CHECK(store_config_gen(s, &g, &err) == CIRRUS_OK);
+    return g;
 }
 
-static int count_cb(void *ud, const store_tenant *t) {
-    (void)t;
+static int64_t add_tenant(store *s, const char *name) {
+    store_tenant t = {0};
+    snprintf(t.name, sizeof t.name, "%s", name);
+    cirrus_err err;
+    CHECK_MSG(store_tenant_insert(s, &t, &err) == CIRRUS_OK, "%s", err.msg);
+    return t.id;
+}
+
+static store_usage usage_rec(int64_t id, int64_t tenant, bool settled) {
+    store_usage u;
+    memset(&u, 0, sizeof u);
+    u.id = id;
+    snprintf(u.request_id, sizeof u.request_id, "r%lld", (long long)id);
+    u.tenant_id = tenant;
+    u.key_id = 1;
+    snprintf(u.model, sizeof u.model, "m");
+    u.price_id = 1;
+    u.prompt_tokens = 5;
+    u.reserved = 100;
+    u.t_admit = 1000 + id;
+    u.settled = settled;
+    if (settled) u.cost_output = u.cost = 8, u.completion_tokens = 4, u.t_end = 2000 + id;
+    return u;
+}
+
+static cirrus_status write1(store *s, store_uw_kind kind, const store_usage *u, size_t *skipped) {
+    store_usage_write w = {kind, u};
+    cirrus_err err;
+    return store_usage_write_batch(s, &w, 1, skipped, &err);
+}
+
+typedef struct {
+    store_usage v[64];
+    int n;
+} urows;
+static int collect_u(void *ud, const store_usage *u) {
+    urows *r = ud;
+    if (r->n < 64) r->v[r->n++] = *u;
+    return 0;
+}
+static int count_u(void *ud, const store_usage *u) {
+    (void)u;
     (*(int *)ud)++;
     return 0;
 }
+
+/* ---- migrations and opening ------------------------------------------------------------------ */
+
+static void case_open(tb_store *t, int bi) {
+    OPEN(t, s);
+    cirrus_err err;
+    g_version[bi] = store_schema_version(s);
+    CHECK(g_version[bi] >= 2);
+    CHECK(!strcmp(store_backend(s), t->backend));
+    CHECK(gen(s) == 0);
+    char v[64];
+    CHECK(store_meta_get(s, "currency", v, sizeof v, &err) == CIRRUS_OK && !strcmp(v, "USD"));
+    CHECK(tb_raw_value(t, "SELECT count(*) FROM schema_migrations", v, sizeof v) == 0 && atoi(v) == g_version[bi]);
+    add_tenant(s, "acme");
+    store *s2;
+    CHECK(store_reopen(s, &s2, &err) == CIRRUS_OK);
+    store_tenant got;
+    CHECK(store_tenant_get(s2, "acme", &got, &err) == CIRRUS_OK); /* a second connection sees it */
+    store_close(s2);
+    store_close(s);
+    OPEN(t, s3); /* opening again migrates nothing */
+    CHECK(tb_raw_value(t, "SELECT count(*) FROM schema_migrations", v, sizeof v) == 0 && atoi(v) == g_version[bi]);
+    store_close(s3);
+    /* a newer schema is refused, not silently used */
+    CHECK(tb_raw(t, "INSERT INTO schema_migrations(version, applied_at) VALUES(999, 0)") == 0);
+    store *s4 = NULL;
+    CHECK(store_open(t->loc, &s4, &err) == CIRRUS_ERR_UNSUPPORTED && strstr(err.msg, "newer") && !s4);
+}
+
+/* Four processes open a new store at once: one migrates, the others find it done. */
+static void case_concurrent_migrate(tb_store *t, int bi) {
+    (void)bi;
+    int go[2];
+    CHECK(pipe(go) == 0);
+    pid_t kids[4];
+    for (int i = 0; i < 4; i++) {
+        fflush(NULL);
+        if ((kids[i] = fork()) == 0) {
+            char c;
+            if (read(go[0], &c, 1) != 1) _exit(3);
+            store *s;
+            cirrus_err err;
+            if (store_open(t->loc, &s, &err)) {
+                fprintf(stderr, "child: %s\n", err.msg);
+                _exit(1);
+            }
+            store_close(s);
+            _exit(0);
+        }
+    }
+    CHECK(write(go[1], "gogo", 4) == 4);
+    int ok = 0;
+    for (int i = 0; i < 4; i++) {
+        int ws;
+        waitpid(kids[i], &ws, 0);
+        ok += WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+    }
+    close(go[0]);
+    close(go[1]);
+    CHECK_MSG(ok == 4, "%d of 4 concurrent openers succeeded", ok);
+    char v[32];
+    OPEN(t, s);
+    CHECK(tb_raw_value(t, "SELECT count(*) FROM schema_migrations", v, sizeof v) == 0 && atoi(v) == store_schema_version(s));
+    CHECK(gen(s) == 0);
+    store_close(s);
+}
+
+/* ---- meta and config_gen (S3) ---------------------------------------------------------------- */
 
 static int g_changes;
 static void on_change(void *ud) {
@@ -36,88 +160,821 @@ static void on_change(void *ud) {
     g_changes++;
 }
 
-int main(void) {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/cirrus-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_dir)) return 2;
-    snprintf(g_db, sizeof g_db, "%s/sub.db", g_dir);
-    cirrus_err err = {{0}};
-    store *s = NULL;
-
-    CHECK(store_open("postgres://localhost/x", &s, &err) == CIRRUS_ERR_UNSUPPORTED && !s);
-    CHECK(store_open("", &s, &err) == CIRRUS_ERR_INVALID);
-    CHECK(store_open("/nonexistent-dir/x.db", &s, &err) == CIRRUS_ERR_IO);
-
-    CHECK(store_open(g_db, &s, &err) == CIRRUS_OK);
-    CHECK(access(g_db, F_OK) == 0);
-    CHECK(store_schema_version(s) >= 1);
-    int64_t gen0 = -1, gen1 = -1;
-    CHECK(store_config_gen(s, &gen0, &err) == CIRRUS_OK && gen0 == 0);
-    store_on_change(s, on_change, NULL);
-    store_tenant t = {0};
-    snprintf(t.name, sizeof t.name, "acme");
-    CHECK(store_tenant_insert(s, &t, &err) == CIRRUS_OK && t.id > 0);
-    CHECK(store_tenant_insert(s, &t, &err) == CIRRUS_ERR_INVALID && strstr(err.msg, "already exists"));
-    CHECK(store_config_gen(s, &gen1, &err) == CIRRUS_OK && gen1 == gen0 + 1); /* S3: the failed insert did not bump */
-    CHECK(g_changes == 1);
-    char cur[16];
-    CHECK(store_meta_get(s, "currency", cur, sizeof cur, &err) == CIRRUS_OK && !strcmp(cur, "USD"));
-    CHECK(store_meta_get(s, "nothing", cur, sizeof cur, &err) == CIRRUS_ERR_NOT_FOUND);
+static void case_meta(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    char v[64];
     bool ins = false;
-    CHECK(store_meta_init(s, "k", "v1", &ins, &err) == CIRRUS_OK && ins);
+    CHECK(store_meta_get(s, "nothing", v, sizeof v, &err) == CIRRUS_ERR_NOT_FOUND);
+    CHECK(store_meta_init(s, "k", "v1 'quoted' \"x\" \\", &ins, &err) == CIRRUS_OK && ins);
     CHECK(store_meta_init(s, "k", "v2", &ins, &err) == CIRRUS_OK && !ins);
-    CHECK(store_meta_get(s, "k", cur, sizeof cur, &err) == CIRRUS_OK && !strcmp(cur, "v1"));
+    CHECK(store_meta_get(s, "k", v, sizeof v, &err) == CIRRUS_OK && !strcmp(v, "v1 'quoted' \"x\" \\"));
+    CHECK(store_meta_set(s, "k", "v3", &err) == CIRRUS_OK);
+    CHECK(store_meta_get(s, "k", v, sizeof v, &err) == CIRRUS_OK && !strcmp(v, "v3"));
+    CHECK(store_meta_get(s, "k", v, 2, &err) == CIRRUS_ERR_RANGE); /* "v3" needs 3 bytes */
+    CHECK(gen(s) == 0); /* meta is not control-plane state */
+    store_close(s);
+}
 
-    /* a second connection sees the same data; reopening does not migrate again */
-    store *s2;
-    CHECK(store_reopen(s, &s2, &err) == CIRRUS_OK);
-    int n = 0;
-    CHECK(store_tenant_list(s2, count_cb, &n, &err) == CIRRUS_OK && n == 1);
-    store_close(s2);
-
-    /* usage rows: S1 against raw SQL */
-    store_usage u = {.id = 1, .tenant_id = t.id, .key_id = 1, .price_id = 1, .prompt_tokens = 5, .t_admit = 1};
-    snprintf(u.request_id, sizeof u.request_id, "r1");
-    snprintf(u.model, sizeof u.model, "m");
-    store_usage_write w = {STORE_UW_OPEN, &u};
-    CHECK(store_usage_write_batch(s, &w, 1, NULL, &err) == CIRRUS_OK);
-    CHECK(raw("UPDATE usage SET completion_tokens = 3 WHERE id = 1") == SQLITE_OK); /* open rows may move */
-    u.settled = true;
-    u.completion_tokens = 4;
-    u.cost_output = u.cost = 8;
-    w.kind = STORE_UW_SETTLE;
-    size_t skipped = 9;
-    CHECK(store_usage_write_batch(s, &w, 1, &skipped, &err) == CIRRUS_OK && skipped == 0);
-    CHECK(raw("UPDATE usage SET cost = 0 WHERE id = 1") != SQLITE_OK);
-    CHECK(raw("DELETE FROM usage WHERE id = 1") != SQLITE_OK);
-    store_usage back;
-    CHECK(store_usage_get(s, 1, &back, &err) == CIRRUS_OK && back.settled && back.cost == 8 && back.completion_tokens == 4);
-    /* a settled row whose cost does not add up is refused by the schema */
-    store_usage bad = u;
-    bad.id = 2;
-    bad.cost = 7;
-    w = (store_usage_write){STORE_UW_OPEN, &bad};
-    CHECK(store_usage_write_batch(s, &w, 1, NULL, &err) == CIRRUS_ERR_IO);
-
-    /* invoices: S2 */
-    store_invoice inv = {.tenant_id = t.id, .total = 42, .closed_at = 1, .body = "{}"};
-    snprintf(inv.month, sizeof inv.month, "2025-03");
+/* Every control-plane write bumps config_gen once when it succeeds and never when it fails. */
+static void case_config_gen(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    g_changes = 0;
+    store_on_change(s, on_change, NULL);
+    int64_t g = gen(s), id = add_tenant(s, "acme");
+#define BUMPED(expr, n)                                                                        \
+    do {                                                                                       \
+        cirrus_status st_ = (expr);                                                            \
+        int64_t g2_ = gen(s);                                                                  \
+        CHECK_MSG(g2_ == g + (n) && (st_ == CIRRUS_OK) == ((n) == 1), "%s: gen %lld -> %lld, status %d", #expr, \
+                  (long long)g, (long long)g2_, (int)st_);                                     \
+        g = g2_;                                                                               \
+    } while (0)
+    CHECK(gen(s) == g + 1);
+    g++;
+    store_tenant dup = {0};
+    snprintf(dup.name, sizeof dup.name, "acme");
+    BUMPED(store_tenant_insert(s, &dup, &err), 0);
+    BUMPED(store_tenant_set_suspended(s, id, true, &err), 1);
+    BUMPED(store_tenant_set_suspended(s, id + 1000, true, &err), 0);
+    store_key k = {.tenant_id = id, .scope = STORE_SCOPE_INFERENCE};
+    snprintf(k.prefix, sizeof k.prefix, "0123456789ab");
+    BUMPED(store_key_insert(s, &k, &err), 1);
+    BUMPED(store_key_insert(s, &k, &err), 0);
+    BUMPED(store_key_revoke(s, "0123456789ab", 5, &err), 1);
+    BUMPED(store_key_revoke(s, "ffffffffffff", 5, &err), 0);
+    store_price p = {.effective_from = 0, .input = 1, .cached_input = 1, .output = 1};
+    snprintf(p.model, sizeof p.model, "m");
+    BUMPED(store_price_insert(s, &p, &err), 1);
+    BUMPED(store_price_insert(s, &p, &err), 0);
+    store_plan pl = {.tenant_id = id, .priority = 1};
+    BUMPED(store_plan_insert(s, &pl, &err), 1);
+    pl.tenant_id = id + 1000;
+    BUMPED(store_plan_insert(s, &pl, &err), 0);
+    store_credit c = {.tenant_id = id, .amount = 5};
+    snprintf(c.month, sizeof c.month, "2025-01");
+    BUMPED(store_credit_insert(s, &c, &err), 1);
+    c.tenant_id = id + 1000;
+    BUMPED(store_credit_insert(s, &c, &err), 0);
+    CHECK_MSG(g_changes == 7, "on_change ran %d times for 7 successful writes", g_changes);
+    /* writes that are not control-plane state leave it alone */
+    store_usage u = usage_rec(1, id, false);
+    CHECK(write1(s, STORE_UW_OPEN, &u, NULL) == CIRRUS_OK);
+    store_invoice inv = {.tenant_id = id, .total = 1, .closed_at = 1, .body = "{}"};
+    snprintf(inv.month, sizeof inv.month, "2025-01");
+    bool ins;
     CHECK(store_invoice_insert(s, &inv, &ins, &err) == CIRRUS_OK && ins);
-    inv.total = 43;
-    CHECK(store_invoice_insert(s, &inv, &ins, &err) == CIRRUS_OK && !ins);
-    CHECK(raw("UPDATE invoices SET total = 0") != SQLITE_OK);
-    CHECK(raw("DELETE FROM invoices") != SQLITE_OK);
+    CHECK(store_meta_set(s, "x", "y", &err) == CIRRUS_OK);
+    CHECK(gen(s) == g);
+    store_close(s);
+}
+
+/* ---- control-plane tables ----------------------------------------------------------------------- */
+
+typedef struct {
+    char names[8][STORE_NAME_MAX];
+    int n;
+} tnames;
+static int collect_t(void *ud, const store_tenant *t) {
+    tnames *x = ud;
+    if (x->n < 8) snprintf(x->names[x->n++], STORE_NAME_MAX, "%s", t->name);
+    return 0;
+}
+static int stop_first(void *ud, const store_tenant *t) {
+    (void)t;
+    (*(int *)ud)++;
+    return 1;
+}
+
+static void case_tenants(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    store_tenant a = {0};
+    snprintf(a.name, sizeof a.name, "o'brien\\\"x");
+    snprintf(a.industry, sizeof a.industry, "retail");
+    snprintf(a.region, sizeof a.region, "eu-west");
+    snprintf(a.metadata, sizeof a.metadata, "{\"tier\":\"gold\",\"q\":\"'\"}");
+    CHECK(store_tenant_insert(s, &a, &err) == CIRRUS_OK && a.id > 0 && a.created_at > 0);
+    CHECK(store_tenant_insert(s, &a, &err) == CIRRUS_ERR_INVALID && strstr(err.msg, "already exists"));
+    store_tenant got;
+    CHECK(store_tenant_get(s, "o'brien\\\"x", &got, &err) == CIRRUS_OK && got.id == a.id && !strcmp(got.region, "eu-west") &&
+          !strcmp(got.metadata, a.metadata) && !got.suspended && got.created_at == a.created_at);
+    CHECK(store_tenant_get_id(s, a.id, &got, &err) == CIRRUS_OK && !strcmp(got.name, a.name));
+    CHECK(store_tenant_get(s, "nobody", &got, &err) == CIRRUS_ERR_NOT_FOUND && strstr(err.msg, "nobody"));
+    CHECK(store_tenant_get_id(s, a.id + 99, &got, &err) == CIRRUS_ERR_NOT_FOUND);
+    CHECK(store_tenant_set_suspended(s, a.id, true, &err) == CIRRUS_OK);
+    CHECK(store_tenant_get_id(s, a.id, &got, &err) == CIRRUS_OK && got.suspended);
+    CHECK(store_tenant_set_suspended(s, a.id, false, &err) == CIRRUS_OK);
+    CHECK(store_tenant_get_id(s, a.id, &got, &err) == CIRRUS_OK && !got.suspended);
+    CHECK(store_tenant_set_suspended(s, a.id + 99, true, &err) == CIRRUS_ERR_NOT_FOUND);
+    /* listed in byte order, whatever the database's locale */
+    add_tenant(s, "beta");
+    add_tenant(s, "Zed");
+    add_tenant(s, "acme");
+    tnames x = {0};
+    CHECK(store_tenant_list(s, collect_t, &x, &err) == CIRRUS_OK && x.n == 4);
+    CHECK(!strcmp(x.names[0], "Zed") && !strcmp(x.names[1], "acme") && !strcmp(x.names[2], "beta") && !strcmp(x.names[3], a.name));
+    int seen = 0;
+    CHECK(store_tenant_list(s, stop_first, &seen, &err) == CIRRUS_OK && seen == 1); /* stopping early is not an error */
+    CHECK(store_tenant_get(s, "acme", &got, &err) == CIRRUS_OK); /* and leaves the handle usable */
+    store_close(s);
+}
+
+typedef struct {
+    store_key v[8];
+    int n;
+} krows;
+static int collect_k(void *ud, const store_key *k) {
+    krows *x = ud;
+    if (x->n < 8) x->v[x->n++] = *k;
+    return 0;
+}
+
+static void case_keys(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t a = add_tenant(s, "a"), b = add_tenant(s, "b");
+    store_key k1 = {.tenant_id = b, .scope = STORE_SCOPE_ADMIN, .expires_at = 99};
+    snprintf(k1.prefix, sizeof k1.prefix, "aaaaaaaaaaaa");
+    for (int i = 0; i < STORE_HASH_LEN; i++) k1.hash[i] = (unsigned char)(i * 37 + (i & 1 ? 0xff : 0)); /* 0x00 and 0xff too */
+    CHECK(store_key_insert(s, &k1, &err) == CIRRUS_OK && k1.id > 0);
+    store_key k2 = {.tenant_id = a, .scope = STORE_SCOPE_INFERENCE};
+    snprintf(k2.prefix, sizeof k2.prefix, "bbbbbbbbbbbb");
+    CHECK(store_key_insert(s, &k2, &err) == CIRRUS_OK && k2.id > k1.id);
+    store_key dup = k2;
+    CHECK(store_key_insert(s, &dup, &err) == CIRRUS_ERR_INVALID && strstr(err.msg, "collision"));
+    store_key orphan = {.tenant_id = b + 100, .scope = STORE_SCOPE_INFERENCE};
+    snprintf(orphan.prefix, sizeof orphan.prefix, "cccccccccccc");
+    CHECK(store_key_insert(s, &orphan, &err) == CIRRUS_ERR_INVALID); /* foreign key */
+    store_key bad = k2;
+    bad.scope = 7;
+    CHECK(store_key_insert(s, &bad, &err) == CIRRUS_ERR_INVALID);
+    CHECK(store_key_revoke(s, "bbbbbbbbbbbb", 1000, &err) == CIRRUS_OK);
+    CHECK(store_key_revoke(s, "bbbbbbbbbbbb", 2000, &err) == CIRRUS_OK); /* keeps the first time */
+    CHECK(store_key_revoke(s, "dddddddddddd", 1000, &err) == CIRRUS_ERR_NOT_FOUND && strstr(err.msg, "dddddddddddd"));
+    krows x = {0};
+    CHECK(store_key_list(s, 0, collect_k, &x, &err) == CIRRUS_OK && x.n == 2);
+    CHECK(x.n == 2 && x.v[0].id == k1.id && x.v[1].id == k2.id);
+    CHECK(x.n == 2 && !memcmp(x.v[0].hash, k1.hash, STORE_HASH_LEN) && x.v[0].scope == STORE_SCOPE_ADMIN && x.v[0].expires_at == 99 &&
+          x.v[0].revoked_at == 0 && x.v[0].tenant_id == b && !strcmp(x.v[0].prefix, "aaaaaaaaaaaa"));
+    CHECK(x.n == 2 && x.v[1].revoked_at == 1000 && x.v[1].scope == STORE_SCOPE_INFERENCE && x.v[1].created_at > 0);
+    x.n = 0;
+    CHECK(store_key_list(s, a, collect_k, &x, &err) == CIRRUS_OK && x.n == 1 && x.v[0].id == k2.id);
+    store_close(s);
+}
+
+typedef struct {
+    store_price v[8];
+    int n;
+} prows;
+static int collect_p(void *ud, const store_price *p) {
+    prows *x = ud;
+    if (x->n < 8) x->v[x->n++] = *p;
+    return 0;
+}
+
+static void case_prices(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    const char *models[] = {"b", "B", "a", "b"};
+    int64_t from[] = {100, 0, 0, 50};
+    for (int i = 0; i < 4; i++) {
+        store_price p = {.effective_from = from[i], .input = 150000 + i, .cached_input = 75000, .output = 600000};
+        snprintf(p.model, sizeof p.model, "%s", models[i]);
+        CHECK(store_price_insert(s, &p, &err) == CIRRUS_OK && p.id > 0);
+    }
+    store_price again = {.effective_from = 50, .input = 1, .output = 1};
+    snprintf(again.model, sizeof again.model, "b");
+    CHECK(store_price_insert(s, &again, &err) == CIRRUS_ERR_INVALID && strstr(err.msg, "already has a price"));
+    again.input = -1;
+    again.effective_from = 7;
+    CHECK(store_price_insert(s, &again, &err) == CIRRUS_ERR_INVALID);
+    prows x = {0};
+    CHECK(store_price_list(s, collect_p, &x, &err) == CIRRUS_OK && x.n == 4);
+    CHECK(x.n == 4 && !strcmp(x.v[0].model, "B") && !strcmp(x.v[1].model, "a") && !strcmp(x.v[2].model, "b") &&
+          x.v[2].effective_from == 50 && x.v[3].effective_from == 100);
+    CHECK(x.n == 4 && x.v[3].input == 150000 && x.v[2].input == 150003 && x.v[3].cached_input == 75000 && x.v[3].output == 600000);
+    store_close(s);
+}
+
+typedef struct {
+    store_plan v[8];
+    int n;
+} plrows;
+static int collect_pl(void *ud, const store_plan *p) {
+    plrows *x = ud;
+    if (x->n < 8) x->v[x->n++] = *p;
+    return 0;
+}
+
+static void case_plans(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t a = add_tenant(s, "a"), b = add_tenant(s, "b");
+    store_plan p = {.tenant_id = b, .effective_from = 1000, .kind = STORE_PLAN_COMMITTED, .fee = 1, .commit_min = 2,
+                    .discount_bp = 3, .reserved_tpm = 4, .priority = 5, .rpm = 6, .tpm = 7, .max_concurrent = 8, .max_tokens = 9,
+                    .budget_hard = 10, .budget_soft = 11, .no_watermark = 1, .top_logprobs_cap = -1};
+    snprintf(p.models, sizeof p.models, "[\"m1\",\"m'2\"]");
+    CHECK(store_plan_insert(s, &p, &err) == CIRRUS_OK && p.id > 0);
+    store_plan q = {.tenant_id = b, .effective_from = 0, .kind = STORE_PLAN_PAYG, .priority = 1};
+    CHECK(store_plan_insert(s, &q, &err) == CIRRUS_OK);
+    store_plan r = {.tenant_id = a, .effective_from = 500, .kind = STORE_PLAN_RESERVED, .reserved_tpm = 100, .priority = 2};
+    CHECK(store_plan_insert(s, &r, &err) == CIRRUS_OK);
+    store_plan bad = q;
+    bad.tenant_id = b + 100;
+    CHECK(store_plan_insert(s, &bad, &err) == CIRRUS_ERR_INVALID && strstr(err.msg, "unknown tenant"));
+    bad = q;
+    bad.kind = (store_plan_kind)9;
+    CHECK(store_plan_insert(s, &bad, &err) == CIRRUS_ERR_INVALID);
+    plrows x = {0};
+    CHECK(store_plan_list(s, b, collect_pl, &x, &err) == CIRRUS_OK && x.n == 2);
+    const store_plan *g = &x.v[1];
+    CHECK(x.n == 2 && x.v[0].effective_from == 0 && g->effective_from == 1000 && g->kind == STORE_PLAN_COMMITTED);
+    CHECK(g->fee == 1 && g->commit_min == 2 && g->discount_bp == 3 && g->reserved_tpm == 4 && g->priority == 5 && g->rpm == 6 &&
+          g->tpm == 7 && g->max_concurrent == 8 && g->max_tokens == 9 && g->budget_hard == 10 && g->budget_soft == 11);
+    CHECK(g->no_watermark == 1 && g->top_logprobs_cap == -1 && !strcmp(g->models, "[\"m1\",\"m'2\"]"));
+    /* the same (tenant, date) again replaces that version */
+    store_plan p2 = p;
+    p2.fee = 77;
+    p2.no_watermark = 0;
+    p2.models[0] = 0;
+    CHECK(store_plan_insert(s, &p2, &err) == CIRRUS_OK);
+    x.n = 0;
+    CHECK(store_plan_list(s, b, collect_pl, &x, &err) == CIRRUS_OK && x.n == 2 && x.v[1].fee == 77 && x.v[1].no_watermark == 0 &&
+          !x.v[1].models[0] && x.v[1].id == p2.id);
+    x.n = 0;
+    CHECK(store_plan_list(s, 0, collect_pl, &x, &err) == CIRRUS_OK && x.n == 3);
+    CHECK(x.n == 3 && x.v[0].tenant_id == a && x.v[0].kind == STORE_PLAN_RESERVED && x.v[1].tenant_id == b && x.v[2].fee == 77);
+    store_close(s);
+}
+
+typedef struct {
+    store_credit v[8];
+    int n;
+} crows;
+static int collect_c(void *ud, const store_credit *c) {
+    crows *x = ud;
+    if (x->n < 8) x->v[x->n++] = *c;
+    return 0;
+}
+
+static void case_credits(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t a = add_tenant(s, "a");
+    const char *months[] = {"2025-01", "2025-02", "2025-01"};
+    for (int i = 0; i < 3; i++) {
+        store_credit c = {.tenant_id = a, .amount = 10 + i};
+        snprintf(c.month, sizeof c.month, "%s", months[i]);
+        snprintf(c.memo, sizeof c.memo, "outage \"%d\"", i);
+        CHECK(store_credit_insert(s, &c, &err) == CIRRUS_OK && c.id > 0);
+    }
+    store_credit bad = {.tenant_id = a, .amount = 0};
+    snprintf(bad.month, sizeof bad.month, "2025-01");
+    CHECK(store_credit_insert(s, &bad, &err) == CIRRUS_ERR_INVALID);
+    bad.amount = 1;
+    bad.tenant_id = a + 5;
+    CHECK(store_credit_insert(s, &bad, &err) == CIRRUS_ERR_INVALID && strstr(err.msg, "unknown tenant"));
+    crows x = {0};
+    CHECK(store_credit_list(s, a, "2025-01", collect_c, &x, &err) == CIRRUS_OK && x.n == 2);
+    CHECK(x.n == 2 && x.v[0].amount == 10 && x.v[1].amount == 12 && !strcmp(x.v[1].memo, "outage \"2\"") && x.v[0].created_at > 0);
+    store_close(s);
+}
+
+typedef struct {
+    store_invoice v[8];
+    int n;
+} irows;
+static int collect_i(void *ud, const store_invoice *inv) {
+    irows *x = ud;
+    if (x->n < 8) x->v[x->n++] = *inv;
+    return 0;
+}
+
+static void case_invoices(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t a = add_tenant(s, "a"), b = add_tenant(s, "b");
+    size_t big = 100000;
+    char *body = malloc(big + 1);
+    for (size_t i = 0; i < big; i++) body[i] = "{\"'\\x,} é"[i % 10];
+    body[big] = 0;
+    store_invoice inv = {.tenant_id = b, .total = 42, .closed_at = 7, .body = body};
+    snprintf(inv.month, sizeof inv.month, "2025-03");
+    bool ins = false;
+    CHECK(store_invoice_insert(s, &inv, &ins, &err) == CIRRUS_OK && ins && inv.id > 0);
+    store_invoice again = inv;
+    again.total = 43;
+    again.body = "{}";
+    CHECK(store_invoice_insert(s, &again, &ins, &err) == CIRRUS_OK && !ins); /* one per tenant and month (S2) */
     store_invoice got;
-    CHECK(store_invoice_get(s, t.id, "2025-03", &got, &err) == CIRRUS_OK && got.total == 42);
+    CHECK(store_invoice_get(s, b, "2025-03", &got, &err) == CIRRUS_OK && got.total == 42 && got.closed_at == 7 && got.body &&
+          !strcmp(got.body, body));
+    free(got.body);
+    CHECK(store_invoice_get(s, b, "2025-04", &got, &err) == CIRRUS_ERR_NOT_FOUND && !got.body);
+    store_invoice i2 = {.tenant_id = a, .total = 1, .closed_at = 1, .body = "{}"}, i3 = i2;
+    snprintf(i2.month, sizeof i2.month, "2025-03");
+    snprintf(i3.month, sizeof i3.month, "2025-01");
+    CHECK(store_invoice_insert(s, &i2, &ins, &err) == CIRRUS_OK && ins);
+    CHECK(store_invoice_insert(s, &i3, &ins, &err) == CIRRUS_OK && ins);
+    store_invoice orphan = i2;
+    orphan.tenant_id = b + 9;
+    CHECK(store_invoice_insert(s, &orphan, &ins, &err) == CIRRUS_ERR_INVALID);
+    irows x = {0};
+    CHECK(store_invoice_list(s, 0, collect_i, &x, &err) == CIRRUS_OK && x.n == 3);
+    CHECK(x.n == 3 && !strcmp(x.v[0].month, "2025-01") && x.v[1].tenant_id == a && x.v[2].tenant_id == b && !x.v[0].body);
+    x.n = 0;
+    CHECK(store_invoice_list(s, a, collect_i, &x, &err) == CIRRUS_OK && x.n == 2 && !strcmp(x.v[0].month, "2025-01"));
+    free(body);
+    store_close(s);
+}
+
+/* ---- usage: the group commit ------------------------------------------------------------------- */
+
+static void case_usage_batch(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t ten = add_tenant(s, "a");
+    size_t sk = 99;
+    store_usage a = usage_rec(1, ten, false), b = usage_rec(2, ten, true);
+    store_usage_write w2[] = {{STORE_UW_OPEN, &a}, {STORE_UW_OPEN, &b}};
+    CHECK(store_usage_write_batch(s, w2, 2, &sk, &err) == CIRRUS_OK && sk == 0);
+    urows r = {0};
+    CHECK(store_usage_list_open(s, collect_u, &r, &err) == CIRRUS_OK && r.n == 1 && r.v[0].id == 1 && !r.v[0].settled);
+    /* PROGRESS moves an open record; on a settled one it is skipped (S1) */
+    a.prompt_tokens = 6, a.cached_tokens = 2, a.completion_tokens = 3, a.t_first = 1500;
+    CHECK(write1(s, STORE_UW_PROGRESS, &a, &sk) == CIRRUS_OK && sk == 0);
+    store_usage g;
+    CHECK(store_usage_get(s, 1, &g, &err) == CIRRUS_OK && g.prompt_tokens == 6 && g.cached_tokens == 2 && g.completion_tokens == 3 &&
+          g.t_first == 1500 && !g.settled);
+    store_usage b2 = b;
+    b2.completion_tokens = 999;
+    CHECK(write1(s, STORE_UW_PROGRESS, &b2, &sk) == CIRRUS_OK && sk == 1);
+    CHECK(write1(s, STORE_UW_SETTLE, &b2, &sk) == CIRRUS_OK && sk == 1);
+    CHECK(store_usage_get(s, 2, &g, &err) == CIRRUS_OK && g.completion_tokens == 4 && g.cost == 8);
+    /* one batch: OPEN, PROGRESS, SETTLE of one record apply in that order; a second SETTLE and a
+     * PROGRESS of an unknown record are skipped */
+    store_usage c0 = usage_rec(3, ten, false), c1 = c0, c2 = c0, c3 = c0, ghost = usage_rec(77, ten, false);
+    c1.completion_tokens = 2;
+    c2.settled = true, c2.status = STORE_USAGE_LENGTH, c2.completion_tokens = 9, c2.cost_input = 1, c2.cost_output = 18,
+    c2.cost = 19, c2.t_first = 1600, c2.t_end = 1700, c2.price_id = 4;
+    c3 = c2;
+    c3.completion_tokens = 1, c3.cost = 1, c3.cost_output = 0, c3.cost_input = 1;
+    store_usage_write wb[] = {{STORE_UW_OPEN, &c0}, {STORE_UW_PROGRESS, &ghost}, {STORE_UW_PROGRESS, &c1},
+                              {STORE_UW_SETTLE, &c2}, {STORE_UW_SETTLE, &c3}, {STORE_UW_SETTLE, &a}};
+    a.settled = true, a.status = STORE_USAGE_CANCELLED, a.cost_input = 6, a.cost = 6;
+    CHECK(store_usage_write_batch(s, wb, 6, &sk, &err) == CIRRUS_OK);
+    CHECK_MSG(sk == 2, "skipped %zu (want 2)", sk);
+    CHECK(store_usage_get(s, 3, &g, &err) == CIRRUS_OK && g.settled && g.status == STORE_USAGE_LENGTH && g.completion_tokens == 9 &&
+          g.cost == 19 && g.cost_input == 1 && g.cost_output == 18 && g.t_first == 1600 && g.t_end == 1700 && g.price_id == 4 &&
+          g.reserved == 100 && g.t_admit == 1003);
+    CHECK(store_usage_get(s, 1, &g, &err) == CIRRUS_OK && g.settled && g.status == STORE_USAGE_CANCELLED && g.cost == 6);
+    CHECK(store_usage_get(s, 77, &g, &err) == CIRRUS_ERR_NOT_FOUND);
+    /* all or nothing: a batch with a duplicate OPEN changes nothing */
+    store_usage d = usage_rec(4, ten, false), dup = usage_rec(2, ten, false), e = usage_rec(5, ten, true);
+    store_usage_write wd[] = {{STORE_UW_OPEN, &d}, {STORE_UW_OPEN, &e}, {STORE_UW_OPEN, &dup}};
+    CHECK(store_usage_write_batch(s, wd, 3, &sk, &err) == CIRRUS_ERR_IO);
+    CHECK(store_usage_get(s, 4, &g, &err) == CIRRUS_ERR_NOT_FOUND && store_usage_get(s, 5, &g, &err) == CIRRUS_ERR_NOT_FOUND);
+    /* a settled record whose cost does not add up is refused by the schema */
+    store_usage bad = usage_rec(6, ten, true);
+    bad.cost = 7;
+    CHECK(write1(s, STORE_UW_OPEN, &bad, &sk) == CIRRUS_ERR_IO);
+    /* text survives whatever it holds; every status and flag round-trips */
+    const char *ids[] = {"a\"b\\c,d{e}f g", "NULL", "", "é✓ 'x'"};
+    for (int i = 0; i < 4; i++) {
+        store_usage x = usage_rec(10 + i, ten, true);
+        snprintf(x.request_id, sizeof x.request_id, "%s", ids[i]);
+        snprintf(x.model, sizeof x.model, "%s", ids[3 - i]);
+        x.status = i;
+        x.simulated = i & 1;
+        x.prompt_tokens = INT64_MAX / 4 - i;
+        x.t_admit = -5 - i;
+        CHECK(write1(s, STORE_UW_OPEN, &x, &sk) == CIRRUS_OK);
+        CHECK(store_usage_get(s, 10 + i, &g, &err) == CIRRUS_OK && !strcmp(g.request_id, ids[i]) && !strcmp(g.model, ids[3 - i]) &&
+              g.status == i && g.simulated == (bool)(i & 1) && g.prompt_tokens == INT64_MAX / 4 - i && g.t_admit == -5 - i);
+    }
+    int64_t max = 0;
+    CHECK(store_usage_max_id(s, &max, &err) == CIRRUS_OK && max == 13);
+    /* a big batch: thousands of records in one call, then their settlements in another */
+    enum { N = 3000 };
+    store_usage *v = calloc(N, sizeof *v);
+    store_usage_write *w = calloc(N, sizeof *w);
+    for (int i = 0; i < N; i++) {
+        v[i] = usage_rec(1000 + i, ten, i % 2 == 0);
+        w[i] = (store_usage_write){STORE_UW_OPEN, &v[i]};
+    }
+    CHECK(store_usage_write_batch(s, w, N, &sk, &err) == CIRRUS_OK && sk == 0);
+    for (int i = 0; i < N; i++) {
+        v[i] = usage_rec(1000 + i, ten, true);
+        v[i].completion_tokens = i;
+        v[i].cost_output = v[i].cost = 2 * i;
+        w[i] = (store_usage_write){STORE_UW_SETTLE, &v[i]};
+    }
+    CHECK(store_usage_write_batch(s, w, N, &sk, &err) == CIRRUS_OK && sk == N / 2); /* the even ones were settled already */
+    int open = 0;
+    CHECK(store_usage_list_open(s, count_u, &open, &err) == CIRRUS_OK && open == 0);
+    CHECK(store_usage_get(s, 1001, &g, &err) == CIRRUS_OK && g.completion_tokens == 1 && g.cost == 2);
+    CHECK(store_usage_get(s, 1002, &g, &err) == CIRRUS_OK && g.completion_tokens == 4 && g.cost == 8);
+    CHECK(store_usage_write_batch(s, w, 0, &sk, &err) == CIRRUS_OK && sk == 0);
+    free(v);
+    free(w);
+    store_close(s);
+}
+
+/* ---- usage: reads and sums, checked against sums computed here from the rows --------------------- */
+
+typedef struct {
+    store_usage_sum v[256];
+    int n;
+} srows;
+static int collect_s(void *ud, const store_usage_sum *x) {
+    srows *r = ud;
+    if (r->n < 256) r->v[r->n++] = *x;
+    return 0;
+}
+
+static int key_cmp(const store_usage_sum *a, const store_usage_sum *b) {
+    if (a->tenant_id != b->tenant_id) return a->tenant_id < b->tenant_id ? -1 : 1;
+    int c = strcmp(a->model, b->model);
+    if (c) return c;
+    if (a->price_id != b->price_id) return a->price_id < b->price_id ? -1 : 1;
+    if (a->day != b->day) return a->day < b->day ? -1 : 1;
+    return 0;
+}
+
+static void case_usage_reads(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t ten[2] = {add_tenant(s, "a"), add_tenant(s, "b")};
+    const char *models[] = {"m-b", "M-a", "m-a"};
+    enum { N = 60 };
+    store_usage v[N];
+    store_usage_write w[N];
+    for (int i = 0; i < N; i++) {
+        v[i] = usage_rec(i + 1, ten[i % 2], i % 5 != 0);
+        snprintf(v[i].model, sizeof v[i].model, "%s", models[i % 3]);
+        v[i].price_id = 1 + i % 4;
+        v[i].t_admit = (int64_t)(i % 7) * 86400000000LL + (int64_t)(N - i) * 1000; /* 7 days, out of id order */
+        v[i].prompt_tokens = i, v[i].cached_tokens = i / 2, v[i].completion_tokens = 3 * i;
+        if (v[i].settled) v[i].cost_input = i, v[i].cost_cached = 1, v[i].cost_output = 2 * i, v[i].cost = 3 * i + 1;
+        v[i].reserved = 10 + i;
+        w[i] = (store_usage_write){STORE_UW_OPEN, &v[i]};
+    }
+    CHECK(store_usage_write_batch(s, w, N, NULL, &err) == CIRRUS_OK);
+    int64_t from = 86400000000LL, to = 5 * 86400000000LL; /* days 1..4 */
+    /* lists: by tenant and range, ordered by (t_admit, id) */
+    urows r = {0};
+    CHECK(store_usage_list(s, ten[1], from, to, collect_u, &r, &err) == CIRRUS_OK);
+    int want = 0;
+    for (int i = 0; i < N; i++) want += v[i].tenant_id == ten[1] && v[i].t_admit >= from && v[i].t_admit < to;
+    CHECK_MSG(r.n == want, "%d rows, want %d", r.n, want);
+    bool ordered = true;
+    for (int i = 1; i < r.n; i++) ordered &= r.v[i - 1].t_admit < r.v[i].t_admit || (r.v[i - 1].t_admit == r.v[i].t_admit && r.v[i - 1].id < r.v[i].id);
+    CHECK(ordered);
+    int all = 0;
+    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &all, &err) == CIRRUS_OK && all == N);
+    /* every grouping, for one tenant and for all */
+    for (int tt = 0; tt < 2; tt++)
+        for (int by = 0; by < 16; by++) {
+            int64_t tenant = tt ? ten[0] : 0;
+            srows got = {0}, exp = {0};
+            CHECK(store_usage_sum_by(s, tenant, from, to, by, collect_s, &got, &err) == CIRRUS_OK);
+            for (int i = 0; i < N; i++) {
+                const store_usage *u = &v[i];
+                if ((tenant && u->tenant_id != tenant) || u->t_admit < from || u->t_admit >= to) continue;
+                store_usage_sum k;
+                memset(&k, 0, sizeof k);
+                if (by & STORE_BY_TENANT) k.tenant_id = u->tenant_id;
+                if (by & STORE_BY_MODEL) snprintf(k.model, sizeof k.model, "%s", u->model);
+                if (by & STORE_BY_PRICE) k.price_id = u->price_id;
+                if (by & STORE_BY_DAY) k.day = u->t_admit / 86400000000LL;
+                int j = 0;
+                while (j < exp.n && key_cmp(&exp.v[j], &k)) j++;
+                if (j == exp.n) exp.v[exp.n++] = k;
+                store_usage_sum *e = &exp.v[j];
+                e->requests++;
+                e->open += !u->settled;
+                e->prompt_tokens += u->prompt_tokens, e->cached_tokens += u->cached_tokens;
+                e->completion_tokens += u->completion_tokens;
+                e->cost_input += u->cost_input, e->cost_cached += u->cost_cached, e->cost_output += u->cost_output;
+                e->cost += u->cost;
+                if (!u->settled) e->reserved_open += u->reserved;
+            }
+            if (!by && !exp.n) exp.n = 1; /* one row for everything, even when empty */
+            /* expected order: by the grouping columns, ascending (bytes for the model) */
+            for (int i = 1; i < exp.n; i++)
+                for (int j = i; j > 0 && key_cmp(&exp.v[j - 1], &exp.v[j]) > 0; j--) {
+                    store_usage_sum tmp = exp.v[j];
+                    exp.v[j] = exp.v[j - 1];
+                    exp.v[j - 1] = tmp;
+                }
+            bool same = got.n == exp.n;
+            for (int i = 0; same && i < exp.n; i++) {
+                const store_usage_sum *a = &got.v[i], *b = &exp.v[i];
+                same = !key_cmp(a, b) && a->requests == b->requests && a->open == b->open && a->prompt_tokens == b->prompt_tokens &&
+                       a->cached_tokens == b->cached_tokens && a->completion_tokens == b->completion_tokens &&
+                       a->cost_input == b->cost_input && a->cost_cached == b->cost_cached && a->cost_output == b->cost_output &&
+                       a->cost == b->cost && a->reserved_open == b->reserved_open;
+            }
+            CHECK_MSG(same, "sum_by tenant=%lld by=%d: %d groups, want %d", (long long)tenant, by, got.n, exp.n);
+        }
+    srows empty = {0};
+    CHECK(store_usage_sum_by(s, 0, 0, 1, 0, collect_s, &empty, &err) == CIRRUS_OK && empty.n == 1 && empty.v[0].requests == 0 &&
+          empty.v[0].cost == 0);
+    store_close(s);
+}
+
+/* ---- the schema's own invariants, attacked with raw SQL (S1, S2) ----------------------------------- */
+
+static void case_triggers(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t ten = add_tenant(s, "a");
+    store_usage open_u = usage_rec(1, ten, false), done = usage_rec(2, ten, true);
+    CHECK(write1(s, STORE_UW_OPEN, &open_u, NULL) == CIRRUS_OK && write1(s, STORE_UW_OPEN, &done, NULL) == CIRRUS_OK);
+    CHECK_MSG(tb_raw(t, "UPDATE usage SET completion_tokens = 3 WHERE id = 1") == 0, "%s", t->err); /* open rows may move */
+    CHECK(tb_raw(t, "UPDATE usage SET cost = 0 WHERE id = 2") != 0 && strstr(t->err, "never changes"));
+    CHECK(tb_raw(t, "UPDATE usage SET state = 0 WHERE id = 2") != 0);
+    CHECK(tb_raw(t, "DELETE FROM usage WHERE id = 2") != 0 && strstr(t->err, "never deleted"));
+    CHECK(tb_raw(t, "DELETE FROM usage WHERE id = 1") != 0); /* not even an open one */
+    CHECK(tb_raw(t, "DELETE FROM usage") != 0);
+    CHECK(tb_raw(t, "INSERT INTO usage(id, request_id, tenant_id, key_id, model, state, prompt_tokens, cached_tokens,"
+                    " completion_tokens, price_id, cost_input, cost_cached, cost_output, cost, reserved, t_admit, t_first, t_end)"
+                    " VALUES(9, 'x', 1, 1, 'm', 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)") != 0); /* no third state */
+    store_invoice inv = {.tenant_id = ten, .total = 42, .closed_at = 1, .body = "{}"};
+    snprintf(inv.month, sizeof inv.month, "2025-03");
+    bool ins;
+    CHECK(store_invoice_insert(s, &inv, &ins, &err) == CIRRUS_OK && ins);
+    CHECK(tb_raw(t, "UPDATE invoices SET total = 0") != 0 && strstr(t->err, "never changes"));
+    CHECK(tb_raw(t, "DELETE FROM invoices") != 0 && strstr(t->err, "never deleted"));
+    if (tb_is_pg(t)) { /* TRUNCATE skips row triggers: refused by its own, also when cascaded */
+        CHECK(tb_raw(t, "TRUNCATE usage") != 0 && strstr(t->err, "never deleted"));
+        CHECK(tb_raw(t, "TRUNCATE invoices") != 0 && strstr(t->err, "never deleted"));
+        CHECK(tb_raw(t, "TRUNCATE tenants CASCADE") != 0);
+    }
+    store_usage g;
+    CHECK(store_usage_get(s, 2, &g, &err) == CIRRUS_OK && g.settled && g.cost == 8);
+    CHECK(store_usage_get(s, 1, &g, &err) == CIRRUS_OK && g.completion_tokens == 3);
+    store_invoice got;
+    CHECK(store_invoice_get(s, ten, "2025-03", &got, &err) == CIRRUS_OK && got.total == 42);
     free(got.body);
     store_close(s);
+}
 
-    /* a newer schema is refused, not silently used */
-    CHECK(raw("INSERT INTO schema_migrations(version, applied_at) VALUES(999, 0)") == SQLITE_OK);
-    CHECK(store_open(g_db, &s, &err) == CIRRUS_ERR_UNSUPPORTED && strstr(err.msg, "newer"));
+/* ---- one owner per store (S4) --------------------------------------------------------------------- */
 
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+static void case_owner(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, a);
+    OPEN(t, b);
+    cirrus_err err;
+    store_owner h;
+    char host[STORE_HOST_MAX] = "", pid[32];
+    gethostname(host, sizeof host - 1);
+    snprintf(pid, sizeof pid, "pid %d", (int)getpid());
+    CHECK(store_owner_claim(a, NULL, &err) == CIRRUS_OK);
+    CHECK(store_owner_claim(a, NULL, &err) == CIRRUS_OK); /* twice through one handle */
+    CHECK(store_owner_claim(b, &h, &err) == CIRRUS_ERR_INVALID);
+    CHECK_MSG(h.pid == getpid() && !strcmp(h.host, host) && h.since > 0, "holder pid %lld host %s", (long long)h.pid, h.host);
+    CHECK_MSG(strstr(err.msg, pid) && strstr(err.msg, host) && strstr(err.msg, " since "), "%s", err.msg);
+    /* the control plane is not owned: it keeps working through another handle */
+    CHECK(add_tenant(b, "while-owned") > 0);
+    store_close(a);
+    CHECK(store_owner_claim(b, NULL, &err) == CIRRUS_OK); /* the claim went with the handle */
+    store_close(b);
+
+    /* an owner killed with SIGKILL never blocks the next one */
+    int ready[2];
+    CHECK(pipe(ready) == 0);
+    fflush(NULL);
+    pid_t kid = fork();
+    if (kid == 0) {
+        store *s;
+        cirrus_err e;
+        if (store_open(t->loc, &s, &e) || store_owner_claim(s, NULL, &e)) _exit(1);
+        if (write(ready[1], "y", 1) != 1) _exit(2);
+        for (;;) pause();
+    }
+    char c = 0;
+    CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+    OPEN(t, d);
+    CHECK(store_owner_claim(d, &h, &err) == CIRRUS_ERR_INVALID && h.pid == kid);
+    kill(kid, SIGKILL);
+    int ws;
+    waitpid(kid, &ws, 0);
+    close(ready[0]);
+    close(ready[1]);
+    /* PostgreSQL notices the dead session's socket at once on loopback; allow it a moment */
+    cirrus_status st = CIRRUS_ERR_INVALID;
+    for (int i = 0; i < 100 && st == CIRRUS_ERR_INVALID; i++) {
+        st = store_owner_claim(d, NULL, &err);
+        if (st == CIRRUS_ERR_INVALID) usleep(20000);
+    }
+    CHECK_MSG(st == CIRRUS_OK, "after the owner's SIGKILL: %s", err.msg);
+    store_close(d);
+}
+
+/* ---- PostgreSQL only: the connection and what crosses it ------------------------------------------ */
+
+static int terminate_others(const tb_store *t) {
+    return tb_raw(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND pid <> pg_backend_pid()");
+}
+
+static void case_pg_reconnect(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t ten = add_tenant(s, "a");
+    CHECK(terminate_others(t) == 0);
+    tnames x = {0};
+    CHECK_MSG(store_tenant_list(s, collect_t, &x, &err) == CIRRUS_OK && x.n == 1, "%s", err.msg); /* a read: once more */
+    CHECK(terminate_others(t) == 0);
+    CHECK_MSG(add_tenant(s, "b") > 0, "a write after a drop");
+    CHECK(terminate_others(t) == 0);
+    store_usage u = usage_rec(1, ten, false);
+    CHECK_MSG(write1(s, STORE_UW_OPEN, &u, NULL) == CIRRUS_OK, "a batch after a drop");
+    /* the owner's session drops: it takes its lock back, since no one else owned the store */
+    CHECK(store_owner_claim(s, NULL, &err) == CIRRUS_OK);
+    CHECK(terminate_others(t) == 0);
+    store_usage u2 = usage_rec(2, ten, false);
+    CHECK_MSG(write1(s, STORE_UW_OPEN, &u2, NULL) == CIRRUS_OK, "the owner after a drop");
+    OPEN(t, other);
+    CHECK(store_owner_claim(other, NULL, &err) == CIRRUS_ERR_INVALID); /* and holds it again */
+    /* ... but one that someone else owned meanwhile is done for good: they may have recovered its
+     * records and handed out its ids */
+    CHECK(terminate_others(t) == 0);
+    usleep(50000);
+    CHECK(store_owner_claim(other, NULL, &err) == CIRRUS_OK);
+    store_close(other);
+    store_usage u3 = usage_rec(3, ten, false);
+    CHECK(write1(s, STORE_UW_OPEN, &u3, NULL) == CIRRUS_ERR_IO);
+    CHECK(store_tenant_list(s, collect_t, &x, &err) == CIRRUS_ERR_IO && strstr(err.msg, "ownership"));
+    store_close(s);
+    OPEN(t, s2);
+    store_usage g;
+    CHECK(store_usage_get(s2, 3, &g, &err) == CIRRUS_ERR_NOT_FOUND && store_usage_get(s2, 2, &g, &err) == CIRRUS_OK);
+    store_close(s2);
+}
+
+static void case_pg_lost_commit(tb_store *t, int bi) {
+    (void)bi;
+    OPEN(t, s);
+    cirrus_err err;
+    int64_t ten = add_tenant(s, "a");
+    /* a control-plane write whose COMMIT reply is lost: asked, found committed, reported OK once */
+    int64_t g0 = gen(s);
+    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY);
+    CHECK_MSG(add_tenant(s, "b") > 0, "a write whose reply was lost");
+    CHECK(gen(s) == g0 + 1);
+    /* the same for a usage batch */
+    store_usage u1 = usage_rec(1, ten, true);
+    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY);
+    CHECK(write1(s, STORE_UW_OPEN, &u1, NULL) == CIRRUS_OK);
+    /* lost, and the server cannot be asked yet: IO; the retry of the same batch finds it committed
+     * and does not apply it twice (its OPEN would collide) */
+    store_usage u2 = usage_rec(2, ten, false), u3 = usage_rec(3, ten, true);
+    store_usage_write w[] = {{STORE_UW_OPEN, &u2}, {STORE_UW_OPEN, &u3}};
+    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY | STORE_PG_FAULT_OFFLINE);
+    size_t sk;
+    CHECK(store_usage_write_batch(s, w, 2, &sk, &err) == CIRRUS_ERR_IO && strstr(err.msg, "asked again"));
+    CHECK_MSG(store_usage_write_batch(s, w, 2, &sk, &err) == CIRRUS_OK, "retry: %s", err.msg);
+    int n = 0;
+    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 3);
+    /* an unresolved batch followed by a different one: the new one is applied normally */
+    store_usage u4 = usage_rec(4, ten, false), u5 = usage_rec(5, ten, false);
+    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY | STORE_PG_FAULT_OFFLINE);
+    CHECK(write1(s, STORE_UW_OPEN, &u4, NULL) == CIRRUS_ERR_IO);
+    CHECK(write1(s, STORE_UW_OPEN, &u5, NULL) == CIRRUS_OK);
+    n = 0;
+    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 5);
+    store_close(s);
+}
+
+static void case_pg_errors(tb_store *t, int bi) {
+    (void)bi;
+    cirrus_err err;
+    store *s = NULL;
+    CHECK(store_open("postgres://cirrus:hunter2@127.0.0.1:1/x", &s, &err) == CIRRUS_ERR_IO && !s);
+    CHECK_MSG(strstr(err.msg, "cannot connect") && !strstr(err.msg, "hunter2") && strstr(err.msg, "***"), "%s", err.msg);
+    char uri[600];
+    snprintf(uri, sizeof uri, "postgres://cirrus@127.0.0.1:%d/no_such_db_here", servers_pg_port);
+    CHECK(store_open(uri, &s, &err) == CIRRUS_ERR_IO && strstr(err.msg, "no_such_db_here"));
+    /* trust authentication ignores the password: the store opens, and never shows it */
+    const char *at = strstr(t->loc, "@");
+    snprintf(uri, sizeof uri, "postgresql://cirrus:s3cret%s?password=s3cret&application_name=x", at);
+    CHECK_MSG(store_open(uri, &s, &err) == CIRRUS_OK, "%s", err.msg);
+    if (s) {
+        CHECK_MSG(!strstr(store_location(s), "s3cret") && strstr(store_location(s), "cirrus:***@") &&
+                  strstr(store_location(s), "password=***&application_name=x"), "%s", store_location(s));
+        store_close(s);
+    }
+    CHECK(store_location_is_url("postgres://h/d") && store_location_is_url("postgresql://h/d") && !store_location_is_url("x.db"));
+}
+
+/* ---- across backends: the same schema ------------------------------------------------------------- */
+
+static void schema_text(const tb_store *t, char *out, size_t cap) {
+    static const char *const tables[] = {"meta", "tenants", "api_keys", "prices", "plans", "credits", "usage", "invoices",
+                                         "schema_migrations"};
+    char q[512], v[1024];
+    out[0] = 0;
+    if (tb_is_pg(t)) tb_raw_value(t, "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables"
+                                     " WHERE table_schema = current_schema()", v, sizeof v);
+    else tb_raw_value(t, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table'"
+                         " AND name NOT LIKE 'sqlite_%' ORDER BY name)", v, sizeof v);
+    snprintf(out, cap, "tables %s\n", v);
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        if (tb_is_pg(t))
+            snprintf(q, sizeof q, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns"
+                                  " WHERE table_schema = current_schema() AND table_name = '%s'", tables[i]);
+        else snprintf(q, sizeof q, "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('%s') ORDER BY cid)", tables[i]);
+        tb_raw_value(t, q, v, sizeof v);
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, "%s: %s\n", tables[i], v);
+    }
+}
+
+static void check_same_schema(const char *backends[2]) {
+    char text[2][4096];
+    for (int b = 0; b < 2; b++) {
+        tb_store t;
+        store *s = NULL;
+        cirrus_err err;
+        if (tb_fresh(&t, backends[b], "schema") || store_open(t.loc, &s, &err)) {
+            CHECK_MSG(0, "schema: cannot open a %s store", backends[b]);
+            return;
+        }
+        store_close(s);
+        schema_text(&t, text[b], sizeof text[b]);
+        tb_remove(&t);
+    }
+    CHECK_MSG(!strcmp(text[0], text[1]), "the backends' schemas differ:\n%s--\n%s", text[0], text[1]);
+    CHECK_MSG(g_version[0] == g_version[1], "schema versions: sqlite %d, postgresql %d", g_version[0], g_version[1]);
+}
+
+/* ---- the suite ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    void (*fn)(tb_store *t, int bi);
+    bool pg_only;
+} test_case;
+
+static const test_case k_cases[] = {
+    {"open", case_open, false},
+    {"concurrent_migrate", case_concurrent_migrate, false},
+    {"meta", case_meta, false},
+    {"config_gen", case_config_gen, false},
+    {"tenants", case_tenants, false},
+    {"keys", case_keys, false},
+    {"prices", case_prices, false},
+    {"plans", case_plans, false},
+    {"credits", case_credits, false},
+    {"invoices", case_invoices, false},
+    {"usage_batch", case_usage_batch, false},
+    {"usage_reads", case_usage_reads, false},
+    {"triggers", case_triggers, false},
+    {"owner", case_owner, false},
+    {"pg_reconnect", case_pg_reconnect, true},
+    {"pg_lost_commit", case_pg_lost_commit, true},
+    {"pg_errors", case_pg_errors, true},
+};
+
+int main(void) {
+    cirrus_log_set_level(CIRRUS_LOG_WARN);
+    cirrus_err err;
+    store *s = NULL;
+    CHECK(store_open("", &s, &err) == CIRRUS_ERR_INVALID);
+    CHECK(store_open("/nonexistent-dir/x.db", &s, &err) == CIRRUS_ERR_IO);
+    const char *backends[2];
+    int nb = tb_backends(backends);
+    CHECK_MSG(nb > 0, "no backend to test (CIRRUS_TEST_BACKENDS, CIRRUS_TEST_SERVERS)");
+    for (int b = 0; b < nb; b++)
+        for (size_t i = 0; i < sizeof k_cases / sizeof *k_cases; i++) {
+            if (k_cases[i].pg_only && strcmp(backends[b], "postgresql")) continue;
+            tb_store t;
+            int before = check_failures;
+            if (tb_fresh(&t, backends[b], k_cases[i].name)) {
+                CHECK_MSG(0, "%s: no fresh %s store", k_cases[i].name, backends[b]);
+                continue;
+            }
+            k_cases[i].fn(&t, !strcmp(backends[b], "postgresql"));
+            printf("%s %s/%s\n", check_failures == before ? "ok  " : "FAIL", backends[b], k_cases[i].name);
+            tb_remove(&t);
+        }
+    if (nb == 2) check_same_schema(backends);
     return check_done("test_store");
 }
