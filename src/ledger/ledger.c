@@ -476,7 +476,8 @@ cirrus_status ledger_new(store *own, const ledger_config *cfg, ledger **out, led
     pthread_cond_init(&l->work_cv, NULL);
     pthread_cond_init(&l->durable_cv, NULL);
     int64_t max_id = 0;
-    cirrus_status st = recover(l, rep, err); /* L5: before the first ledger_open */
+    cirrus_status st = store_owner_claim(own, NULL, err); /* L7: before anything is read or written */
+    if (!st) st = recover(l, rep, err); /* L5: before the first ledger_open */
     if (!st) st = store_usage_max_id(own, &max_id, err);
     if (!st) {
         atomic_store(&l->next_id, max_id);

@@ -17,6 +17,10 @@
  *       no open record it did not open itself.
  *   L6. A settle is durable (fsync'd) once ledger_is_durable(ticket) is true or ledger_sync()
  *       returned OK; a ticket becomes durable only after every earlier ticket did.
+ *   L7. One ledger per store at a time: ledger_new() first makes its store handle the store's
+ *       owner (store_owner_claim, S4), so no other process recovers this one's open records or
+ *       hands out its ids. A second ledger on an owned store fails with the holder named; the
+ *       claim ends with ledger_free() or the process.
  *
  * A RECORD'S STATES
  *   admitted   ledger_open(): id assigned, OPEN queued (nothing on disk yet)
@@ -109,7 +113,8 @@ typedef struct {
     bool simulated;                       /* marks records a simulation wrote (cirrus demo) */
 } ledger_open_args;
 
-/* Takes ownership of `own` (a store handle for the writer alone), recovers (L5), starts the writer. */
+/* Takes ownership of `own` (a store handle for the writer alone), claims the store (L7), recovers
+ * (L5), starts the writer. INVALID naming the holder when another live process owns the store. */
 cirrus_status ledger_new(store *own, const ledger_config *cfg, ledger **out, ledger_recovery *rec, cirrus_err *err);
 /* Writes everything queued, stops the writer, closes the store. Records never settled stay open on
  * disk with their last progress and are recovered by the next ledger_new (as after a crash). */

@@ -14,11 +14,14 @@
  *  - Text columns COLLATE "C": ordering and uniqueness compare bytes, as SQLite does, whatever
  *    locale the database was created with, so both backends list things in the same order.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/store_pg.h"
 
@@ -600,18 +603,23 @@ static cirrus_status pg_config_gen(store *s, int64_t *gen, cirrus_err *err) {
 
 /* ---- ownership (S4): a session advisory lock, which the server drops with the session ---------- */
 
+/* A holder on this host whose process is gone: its session is still being torn down (the server
+ * notices the closed socket within moments), so the claim is worth trying again shortly. */
+static bool holder_dying(const store_owner *h) {
+    char host[STORE_HOST_MAX] = "";
+    if (!h->pid || gethostname(host, sizeof host - 1) != 0 || strcmp(host, h->host)) return false;
+    return kill((pid_t)h->pid, 0) != 0 && errno == ESRCH;
+}
+
 static cirrus_status pg_owner_claim(store *s, store_owner *holder, cirrus_err *err) {
     pg_store *q = (pg_store *)s;
     LOCK(q);
-    if (q->owner) {
-        UNLOCK(q);
-        return CIRRUS_OK;
-    }
-    pg_params p = {0};
-    pg_p_i64(&p, PG_LOCK_OWNER);
-    PGresult *r;
-    cirrus_status st = pg_exec(q, "SELECT pg_try_advisory_lock($1)", &p, &r, "store: claiming the store", NULL, err);
-    if (!st) {
+    cirrus_status st = CIRRUS_OK;
+    for (int attempt = 0; !q->owner && attempt < 50; attempt++) {
+        pg_params p = {0};
+        pg_p_i64(&p, PG_LOCK_OWNER);
+        PGresult *r;
+        if ((st = pg_exec(q, "SELECT pg_try_advisory_lock($1)", &p, &r, "store: claiming the store", NULL, err))) break;
         bool got = !strcmp(PQgetvalue(r, 0, 0), "t");
         PQclear(r);
         char line[STORE_HOST_MAX + 64] = "";
@@ -621,16 +629,18 @@ static cirrus_status pg_owner_claim(store *s, store_owner *holder, cirrus_err *e
             st = meta_put(q, "owner", line, false, NULL, err);
             if (!st) q->owner = true;
             else PQclear(PQexecParams(q->conn, "SELECT pg_advisory_unlock($1)", 1, NULL, p.v, NULL, NULL, 0));
-        } else {
-            p = (pg_params){0};
-            pg_p_text(&p, "owner");
-            if (!(st = pg_exec(q, "SELECT value FROM meta WHERE key = $1", &p, &r, "store: reading the owner", NULL, err))) {
-                if (PQntuples(r) == 1) pg_text(r, 0, 0, line, sizeof line);
-                PQclear(r);
-                if (!store_owner_parse(line, holder)) memset(holder, 0, sizeof *holder);
-                st = CIRRUS_ERR_INVALID;
-            }
+            break;
         }
+        p = (pg_params){0};
+        pg_p_text(&p, "owner");
+        if ((st = pg_exec(q, "SELECT value FROM meta WHERE key = $1", &p, &r, "store: reading the owner", NULL, err))) break;
+        if (PQntuples(r) == 1) pg_text(r, 0, 0, line, sizeof line);
+        PQclear(r);
+        if (!store_owner_parse(line, holder)) memset(holder, 0, sizeof *holder);
+        st = CIRRUS_ERR_INVALID;
+        if (!holder_dying(holder)) break;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
     }
     UNLOCK(q);
     return st;

@@ -1,8 +1,10 @@
 /*
- * analytics over the real store (SQLite file, no mocks): usage written through store.h comes back
- * from an_store_read folded per day × tenant × model × simulated, with plans in effect that day,
- * soft budgets, open records left out, and the date filter applied. If CIRRUS_BIN is set, the same
- * database is also read by `cirrus report concentration --db` and its JSON checked.
+ * analytics over the real store (no mocks), on both backends (a SQLite file and a PostgreSQL
+ * database from the CIRRUS_TEST_SERVERS fixture, tests/unit/store_backends.h): usage written
+ * through store.h comes back from an_store_read folded per day × tenant × model × simulated, with
+ * plans in effect that day, soft budgets, open records left out, and the date filter applied. If
+ * CIRRUS_BIN is set, the same database is also read by `cirrus report concentration --db` and its
+ * JSON checked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "analytics/analytics.h"
 #include "check.h"
 #include "store/store.h"
+#include "store_backends.h"
 
 #define US_DAY 86400000000LL
 
@@ -58,15 +61,13 @@ static const an_record *find(const an_data *d, const char *tenant, const char *m
     return NULL;
 }
 
-int main(void) {
-    char dir[] = "/tmp/cirrus_test_an_store_XXXXXX";
-    if (!mkdtemp(dir)) return 1;
-    char db[256];
-    snprintf(db, sizeof db, "%s/cirrus.db", dir);
+static void run(const tb_store *t) {
+    const char *db = t->loc;
+    g_next_id = 1;
     cirrus_err err;
     store *s = NULL;
     CHECK(store_open(db, &s, &err) == CIRRUS_OK);
-    if (!s) return check_done("test_analytics_store");
+    if (!s) return;
 
     store_tenant ta = {0}, tb = {0};
     snprintf(ta.name, sizeof ta.name, "acme");
@@ -144,17 +145,27 @@ int main(void) {
         CHECK(strstr(out, "\"hhi_band\": \"highly concentrated\"") != NULL);
         char *beta = strstr(out, "\"name\": \"beta\""), *acme = strstr(out, "\"name\": \"acme\"");
         CHECK(beta && acme && beta < acme);
-        snprintf(cmd, sizeof cmd, "'%s' report revenue --db '%s/missing.db' --json 2>/dev/null", bin, dir);
+        if (!tb_is_pg(t)) snprintf(cmd, sizeof cmd, "'%s' report revenue --db '%s/missing.db' --json 2>/dev/null", bin, t->dir);
+        else snprintf(cmd, sizeof cmd, "'%s' report revenue --db '%s_missing' --json 2>/dev/null", bin, db);
         f = popen(cmd, "r");
         CHECK(f && pclose(f) != 0);
     }
+}
 
-    char path[300];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s%s", db, suffix[i]);
-        unlink(path);
+int main(void) {
+    const char *backends[2];
+    int nb = tb_backends(backends);
+    CHECK_MSG(nb > 0, "no backend to test (CIRRUS_TEST_BACKENDS, CIRRUS_TEST_SERVERS)");
+    for (int b = 0; b < nb; b++) {
+        tb_store t;
+        if (tb_fresh(&t, backends[b], "an_store")) {
+            CHECK_MSG(0, "no fresh %s store", backends[b]);
+            continue;
+        }
+        int before = check_failures;
+        run(&t);
+        printf("%s %s\n", check_failures == before ? "ok  " : "FAIL", backends[b]);
+        tb_remove(&t);
     }
-    rmdir(dir);
     return check_done("test_analytics_store");
 }

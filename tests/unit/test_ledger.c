@@ -1,13 +1,16 @@
 /*
- * ledger: open/progress/settle against a real SQLite file, group commit, recovery of open records,
- * and crash consistency: a child process writing records is SIGKILLed at random points ten times;
- * after each restart the ledger holds exactly one settled record for every request the child saw
- * durable, with the same token counts, and nothing for requests it never opened.
+ * ledger: open/progress/settle against a real store, group commit, recovery of open records, one
+ * ledger per store (L7), and crash consistency: a child process writing records is SIGKILLed at
+ * random points ten times; after each restart the ledger holds exactly one settled record for
+ * every request the child saw durable, with the same token counts, and nothing for requests it
+ * never opened. Every case runs on both store backends: a SQLite file and a PostgreSQL database
+ * (tests/unit/store_backends.h, servers from the CIRRUS_TEST_SERVERS fixture); on PostgreSQL the
+ * writer's connection is also cut under load. The crash rounds' seed is printed; CIRRUS_TEST_SEED
+ * replays one.
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +21,11 @@
 #include "check.h"
 #include "ledger/ledger.h"
 #include "store/store.h"
+#include "store_backends.h"
 
-static char g_dir[256];
-static char g_db[300];
+static tb_store g_t;       /* the backend and store this round of cases runs on */
+static const char *g_db;   /* its location */
+static char g_dir[256];    /* scratch files (the crash log) */
 static int64_t g_tenant;
 
 /* 1 micro-unit per uncached prompt token, 0 per cached, 2 per completion token */
@@ -34,16 +39,22 @@ static cirrus_status rate(void *ud, int64_t price_id, const ledger_tokens *t, le
     return CIRRUS_OK;
 }
 
-static ledger *open_ledger(ledger_recovery *rec) {
+static ledger *try_ledger(ledger_recovery *rec, cirrus_err *err) {
     store *s = NULL;
-    cirrus_err err = {{0}};
-    if (store_open(g_db, &s, &err)) {
-        fprintf(stderr, "store_open: %s\n", err.msg);
+    if (store_open(g_db, &s, err)) {
+        fprintf(stderr, "store_open: %s\n", err->msg);
         exit(2);
     }
     ledger_config cfg = {.rate = rate};
     ledger *l = NULL;
-    if (ledger_new(s, &cfg, &l, rec, &err)) {
+    if (ledger_new(s, &cfg, &l, rec, err)) return NULL; /* took s either way */
+    return l;
+}
+
+static ledger *open_ledger(ledger_recovery *rec) {
+    cirrus_err err = {{0}};
+    ledger *l = try_ledger(rec, &err);
+    if (!l) {
         fprintf(stderr, "ledger_new: %s\n", err.msg);
         exit(2);
     }
@@ -213,49 +224,59 @@ static void *burst(void *p) {
     return NULL;
 }
 
-static void test_burst(void) {
+static void *cutter(void *p);
+
+/* T threads of N records each (thread numbers t0, t0+1, ...), with the connection cutter running
+ * alongside when asked. *found: how many of those records are on disk afterwards. */
+enum { BURST_T = 4, BURST_N = 2500 };
+static void run_burst(int t0, bool cut, ledger_stats *st, size_t *found, size_t *open) {
     ledger *l = open_ledger(NULL);
-    enum { T = 4, N = 2500 };
-    pthread_t th[T];
-    burst_arg a[T];
-    for (int i = 0; i < T; i++) {
-        a[i] = (burst_arg){l, i, N};
+    pthread_t th[BURST_T], cut_th;
+    burst_arg a[BURST_T];
+    if (cut) pthread_create(&cut_th, NULL, cutter, NULL);
+    for (int i = 0; i < BURST_T; i++) {
+        a[i] = (burst_arg){l, t0 + i, BURST_N};
         pthread_create(&th[i], NULL, burst, &a[i]);
     }
-    for (int i = 0; i < T; i++) pthread_join(th[i], NULL);
-    CHECK(ledger_flush(l, 30000) == CIRRUS_OK);
-    ledger_stats st;
-    ledger_get_stats(l, &st);
+    for (int i = 0; i < BURST_T; i++) pthread_join(th[i], NULL);
+    if (cut) pthread_join(cut_th, NULL);
+    CHECK(ledger_flush(l, 60000) == CIRRUS_OK);
+    ledger_get_stats(l, st);
     ledger_free(l);
     rows r = all_rows();
-    size_t found = 0, open = 0;
+    *found = *open = 0;
     for (size_t i = 0; i < r.n; i++) {
-        if (!strncmp(r.v[i].request_id, "burst-", 6)) found++;
-        if (!r.v[i].settled) open++;
+        int t;
+        if (sscanf(r.v[i].request_id, "burst-%d-", &t) == 1 && t >= t0 && t < t0 + BURST_T) (*found)++;
+        if (!r.v[i].settled) (*open)++;
     }
-    CHECK_MSG(found == T * N, "%zu of %d burst records", found, T * N);
+    free(r.v);
+}
+
+static void test_burst(void) {
+    ledger_stats st;
+    size_t found, open;
+    run_burst(0, false, &st, &found, &open);
+    CHECK_MSG(found == BURST_T * BURST_N, "%zu of %d burst records", found, BURST_T * BURST_N);
     CHECK(open == 0);
     CHECK(st.commits >= 1 && st.skipped == 0);
-    printf("burst: %d records in %llu commits (largest %llu writes)\n", T * N, (unsigned long long)st.commits,
+    printf("burst: %d records in %llu commits (largest %llu writes)\n", BURST_T * BURST_N, (unsigned long long)st.commits,
            (unsigned long long)st.max_batch);
-    free(r.v);
 }
 
 /* A disk that refuses writes for a while (an injected trigger): the writer keeps the batch and
  * retries, nothing is reported durable meanwhile, and every record lands once afterwards. */
-static int raw(const char *sql) {
-    sqlite3 *db;
-    if (sqlite3_open(g_db, &db) != SQLITE_OK) return -1;
-    sqlite3_busy_timeout(db, 5000);
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    sqlite3_close(db);
-    return rc;
-}
-
 static void test_failed_writes(void) {
-    CHECK(raw("INSERT OR REPLACE INTO meta(key, value) VALUES('fail', '1');"
-              "CREATE TRIGGER inject_failure BEFORE INSERT ON usage WHEN (SELECT value FROM meta WHERE key = 'fail') = '1'"
-              " BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;") == SQLITE_OK);
+    const char *inject = tb_is_pg(&g_t)
+        ? "INSERT INTO meta(key, value) VALUES('fail', '1') ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
+          "CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          " IF (SELECT value FROM meta WHERE key = 'fail') = '1' THEN RAISE EXCEPTION 'injected write failure'; END IF;"
+          " RETURN NEW; END $$;"
+          "CREATE TRIGGER inject_failure BEFORE INSERT ON usage FOR EACH ROW EXECUTE FUNCTION inject_failure();"
+        : "INSERT OR REPLACE INTO meta(key, value) VALUES('fail', '1');"
+          "CREATE TRIGGER inject_failure BEFORE INSERT ON usage WHEN (SELECT value FROM meta WHERE key = 'fail') = '1'"
+          " BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;";
+    CHECK_MSG(tb_raw(&g_t, inject) == 0, "%s", g_t.err);
     ledger *l = open_ledger(NULL);
     cirrus_err err = {{0}};
     uint64_t ticket = 0;
@@ -274,10 +295,11 @@ static void test_failed_writes(void) {
     ledger_stats st;
     ledger_get_stats(l, &st);
     CHECK(st.commit_failures > 0 && st.pending > 0);
-    CHECK(raw("UPDATE meta SET value = '0' WHERE key = 'fail'") == SQLITE_OK);
+    CHECK(tb_raw(&g_t, "UPDATE meta SET value = '0' WHERE key = 'fail'") == 0);
     CHECK(ledger_sync(l, ticket, 20000) == CIRRUS_OK);
     ledger_free(l);
-    CHECK(raw("DROP TRIGGER inject_failure") == SQLITE_OK);
+    CHECK(tb_raw(&g_t, tb_is_pg(&g_t) ? "DROP TRIGGER inject_failure ON usage; DROP FUNCTION inject_failure()"
+                                      : "DROP TRIGGER inject_failure") == 0);
     rows r = all_rows();
     int missing = 0, n;
     for (int i = 0; i < 100; i++) {
@@ -370,16 +392,17 @@ typedef struct {
 
 static int cmp_seen(const void *a, const void *b) { return strcmp(((const seen *)a)->id, ((const seen *)b)->id); }
 
-static void test_crash(void) {
+static void test_crash(unsigned seed) {
     char log[320];
-    snprintf(log, sizeof log, "%s/crash.log", g_dir);
-    srand((unsigned)time(NULL));
+    snprintf(log, sizeof log, "%s/crash-%s.log", g_dir, g_t.backend);
+    srand(seed);
     int64_t total_complete = 0, total_cancelled = 0;
     for (int round = 0; round < 10; round++) {
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) child_main(log, round);
         CHECK(pid > 0);
+        if (pid <= 0) break; /* never kill(-1, ...) */
         usleep(30000 + rand() % 170000); /* kill somewhere in the first 30-200 ms: start-up, recovery, or streaming */
         kill(pid, SIGKILL);
         int wst;
@@ -454,25 +477,77 @@ static void test_crash(void) {
     CHECK(total_complete > 0);
 }
 
+/* L7: a second ledger on a store with a live one is refused, naming the holder; the first one's
+ * end frees the store. */
+static void test_one_ledger(void) {
+    ledger *l = open_ledger(NULL);
+    cirrus_err err = {{0}};
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %d", (int)getpid());
+    CHECK(try_ledger(NULL, &err) == NULL && strstr(err.msg, "owned by another running cirrus") && strstr(err.msg, pid));
+    ledger_free(l);
+    l = try_ledger(NULL, &err);
+    CHECK_MSG(l != NULL, "after the first ledger closed: %s", err.msg);
+    ledger_free(l);
+}
+
+/* PostgreSQL: the writer's connection is cut again and again under load. Each cut fails a commit
+ * (or loses its reply); the writer retries on a new connection, takes its ownership back, and
+ * every record still lands exactly once. */
+static void *cutter(void *p) {
+    (void)p;
+    for (int i = 0; i < 6; i++) {
+        usleep(15000 + (useconds_t)(rand() % 30000));
+        tb_raw(&g_t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND pid <> pg_backend_pid()");
+    }
+    return NULL;
+}
+
+static void test_connection_cuts(void) {
+    ledger_stats st;
+    size_t found, open;
+    run_burst(10, true, &st, &found, &open);
+    CHECK_MSG(found == BURST_T * BURST_N, "%zu of %d records after connection cuts", found, BURST_T * BURST_N);
+    CHECK(open == 0 && st.skipped == 0);
+    printf("connection cuts: %d records, %llu commits, %llu failed and retried\n", BURST_T * BURST_N,
+           (unsigned long long)st.commits, (unsigned long long)st.commit_failures);
+}
+
 int main(void) {
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = getenv("TMPDIR"), *seed_env = getenv("CIRRUS_TEST_SEED");
+    unsigned seed = seed_env && *seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
+    printf("seed %u (CIRRUS_TEST_SEED=%u replays it)\n", seed, seed);
     snprintf(g_dir, sizeof g_dir, "%s/cirrus-ledger-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(g_dir)) return 2;
-    snprintf(g_db, sizeof g_db, "%s/test.db", g_dir);
-    store *s;
-    cirrus_err err = {{0}};
-    CHECK(store_open(g_db, &s, &err) == CIRRUS_OK);
-    store_tenant t = {0};
-    snprintf(t.name, sizeof t.name, "acme");
-    CHECK(store_tenant_insert(s, &t, &err) == CIRRUS_OK);
-    g_tenant = t.id;
-    store_close(s);
+    const char *backends[2];
+    int nb = tb_backends(backends);
+    CHECK_MSG(nb > 0, "no backend to test (CIRRUS_TEST_BACKENDS, CIRRUS_TEST_SERVERS)");
+    for (int b = 0; b < nb; b++) {
+        if (tb_fresh(&g_t, backends[b], "ledger")) {
+            CHECK_MSG(0, "no fresh %s store", backends[b]);
+            continue;
+        }
+        g_db = g_t.loc;
+        printf("== %s\n", backends[b]);
+        store *s;
+        cirrus_err err = {{0}};
+        CHECK(store_open(g_db, &s, &err) == CIRRUS_OK);
+        store_tenant t = {0};
+        snprintf(t.name, sizeof t.name, "acme");
+        CHECK(store_tenant_insert(s, &t, &err) == CIRRUS_OK);
+        g_tenant = t.id;
+        store_close(s);
 
-    test_basic();
-    test_recovery();
-    test_burst();
-    test_failed_writes();
-    test_crash();
+        test_basic();
+        test_recovery();
+        test_one_ledger();
+        test_burst();
+        test_failed_writes();
+        if (tb_is_pg(&g_t)) test_connection_cuts();
+        test_crash(seed);
+        tb_remove(&g_t);
+    }
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
