@@ -24,11 +24,15 @@
 #include "cli/cli.h"
 #include "demo/demo.h"
 #include "model/model.h"
+#include "store/store.h"
 
 static const char *usage =
-    "usage: cirrus demo [--dir DIR] [--model PATH.gguf] [--host ADDR] [--port N] [--duration S] [--exit]\n"
+    "usage: cirrus demo [--dir DIR] [--db PATH|URI] [--model PATH.gguf] [--host ADDR] [--port N] [--duration S] [--exit]\n"
     "  --dir DIR       keep the database, keys, model and logs here (default ./cirrus-demo); a second\n"
     "                  run reuses them, and `cirrus report ... --db DIR/cirrus.db` works afterwards\n"
+    "  --db PATH|URI   seed and serve this database instead of DIR/cirrus.db: a SQLite file or\n"
+    "                  postgres://USER@HOST:PORT/DB (an existing database; the market goes into it)\n"
+    "  --pepper-file F the key-hash secret (default: beside a SQLite file; DIR/cirrus.pepper with a URI)\n"
     "  --model PATH    serve this GGUF model as " DEMO_LIVE_MODEL " (default: synthesize a small one)\n"
     "  --host ADDR     listen address (default 127.0.0.1)\n"
     "  --port N        (default 8080; 0 = any free port)\n"
@@ -91,11 +95,13 @@ int cmd_demo(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
-    const char *dir = "cirrus-demo", *model = NULL, *host = "127.0.0.1", *v;
+    const char *dir = "cirrus-demo", *model = NULL, *host = "127.0.0.1", *db_opt = NULL, *pepper = NULL, *v;
     int64_t port = 8080, duration = 60, threads = 2;
     bool exit_after = false;
     for (int i = 1; i < argc; i++) {
         if (cli_opt(argc, argv, &i, "--dir", &v)) { if (!(dir = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--db", &v)) { if (!(db_opt = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--pepper-file", &v)) { if (!(pepper = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--model", &v)) { if (!(model = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--host", &v)) { if (!(host = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--port", &v)) { if (!cli_parse_i64("--port", v, 0, 65535, &port)) return 2; }
@@ -109,7 +115,16 @@ int cmd_demo(int argc, char **argv) {
         return 1;
     }
     char db[4096], keys[4096], model_path[4096], ready[4096], access_log[4096], records[4096];
-    snprintf(db, sizeof db, "%s/cirrus.db", dir);
+    if (db_opt) snprintf(db, sizeof db, "%s", db_opt);
+    else snprintf(db, sizeof db, "%s/cirrus.db", dir);
+    /* the key-hash secret: a database server has no file beside it, so the demo's folder keeps it;
+     * the variable reaches the server and the report this demo starts */
+    char pepper_path[4096];
+    if (!pepper && store_location_is_url(db) && !getenv("CIRRUS_PEPPER_FILE")) {
+        snprintf(pepper_path, sizeof pepper_path, "%s/cirrus.pepper", dir);
+        pepper = pepper_path;
+    }
+    if (pepper) setenv("CIRRUS_PEPPER_FILE", pepper, 1);
     snprintf(keys, sizeof keys, "%s/keys.json", dir);
     snprintf(ready, sizeof ready, "%s/server.port", dir);
     snprintf(access_log, sizeof access_log, "%s/access.log", dir);

@@ -13,7 +13,7 @@
 #include "cli/cp_cli.h"
 
 static const char *usage =
-    "usage: cirrus invoice <command> --tenant NAME --month YYYY-MM --db PATH [options]\n"
+    "usage: cirrus invoice <command> --tenant NAME --month YYYY-MM --db PATH|URI [options]\n"
     "  draft            the invoice as it stands now (usage lines per model, price version and token\n"
     "                   class; plan fees, commitment discount and true-up, reserved capacity, credits)\n"
     "  close            freeze it (once the month is over and none of its records is open); closing\n"
@@ -21,6 +21,7 @@ static const char *usage =
     "  export           the closed invoice if there is one, else the draft\n"
     "  credit --amount X [--memo TEXT]   a credit on that month's invoice (before it is closed)\n"
     "  --json | --csv   machine-readable output (default: a text table)\n"
+    CP_DB_HELP
     "Money: decimal currency (12.50) or integer micro-units with a u suffix (12500000u).\n";
 
 #define OPT(name, var)                                  \
@@ -77,10 +78,11 @@ int cmd_invoice(int argc, char **argv) {
         return 0;
     }
     if (argc < 2) return cp_usage_error("invoice", "missing command (draft, close, export, credit)");
-    const char *sub = argv[1], *db = NULL, *tenant = NULL, *month = NULL, *amount_s = NULL, *memo = NULL;
+    const char *sub = argv[1], *db = NULL, *pepper = NULL, *tenant = NULL, *month = NULL, *amount_s = NULL, *memo = NULL;
     bool json = false, csv = false;
     for (int i = 2; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--tenant", tenant);
         OPT("--month", month);
         OPT("--amount", amount_s);
@@ -99,7 +101,7 @@ int cmd_invoice(int argc, char **argv) {
     int64_t amount = 0;
     if (credit && !cp_money("--amount", amount_s, &amount)) return 1;
     store *s;
-    int rc = cp_open("invoice", db, &s);
+    int rc = cp_open("invoice", db, pepper, &s);
     if (rc) return rc;
     cirrus_err err = {{0}};
     cirrus_status st;

@@ -11,14 +11,15 @@
 #include "tenancy/tenancy.h"
 
 static const char *usage =
-    "usage: cirrus key <command> --db PATH [options]\n"
+    "usage: cirrus key <command> --db PATH|URI [options]\n"
     "  create --tenant NAME [--scope inference|admin] [--expires DATE]\n"
     "                         a new key; printed once, alone on the last line of stdout\n"
     "  list [--tenant NAME]   keys by prefix (never the keys themselves)\n"
     "  revoke PREFIX|KEY      refused from the next request on (a running server: within 0.5 s)\n"
     "  --json                 machine-readable output (list)\n"
-    "DATE: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC). The key-hash secret lives in PATH.pepper\n"
-    "(or $CIRRUS_PEPPER_FILE): keep it with the database, and out of its backups.\n";
+    CP_DB_HELP
+    "DATE: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC). The key-hash secret (PATH.pepper, --pepper-file\n"
+    "or $CIRRUS_PEPPER_FILE): keep it with the database, and out of its backups.\n";
 
 #define OPT(name, var)                                  \
     if (cli_opt(argc, argv, &i, name, &var)) {          \
@@ -67,10 +68,11 @@ int cmd_key(int argc, char **argv) {
         return 0;
     }
     if (argc < 2) return cp_usage_error("key", "missing command (create, list, revoke)");
-    const char *sub = argv[1], *db = NULL, *tenant = NULL, *scope_s = NULL, *expires_s = NULL, *arg = NULL;
+    const char *sub = argv[1], *db = NULL, *pepper = NULL, *tenant = NULL, *scope_s = NULL, *expires_s = NULL, *arg = NULL;
     bool json = false;
     for (int i = 2; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--tenant", tenant);
         OPT("--scope", scope_s);
         OPT("--expires", expires_s);
@@ -96,7 +98,7 @@ int cmd_key(int argc, char **argv) {
         return 1;
     }
     store *s;
-    int rc = cp_open("key", db, &s);
+    int rc = cp_open("key", db, pepper, &s);
     if (rc) return rc;
     cirrus_err err = {{0}};
     cirrus_status st = CIRRUS_OK;

@@ -7,7 +7,8 @@
  *      timed one by one on T threads against a tenant whose plan has every check switched on
  *      (rpm, tpm, concurrency, model list, hard budget). The ledger's writer commits behind it.
  *   2. ledger throughput: T threads open and settle R records as fast as they can; the clock
- *      stops when ledger_flush says the last one is fsync'd.
+ *      stops when ledger_flush says the last one is durable (fsync'd on SQLite; committed with
+ *      synchronous_commit on PostgreSQL).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,11 +23,13 @@
 #include "tenancy/tenancy.h"
 
 static const char *usage =
-    "usage: cirrus ledger-bench --db PATH [--requests N] [--records N] [--threads T] [--json]\n"
+    "usage: cirrus ledger-bench --db PATH|URI [--requests N] [--records N] [--threads T] [--json]\n"
     "  --requests N   admissions + settlements timed one by one (default 200000)\n"
     "  --records N    records for the throughput run (default 300000)\n"
     "  --threads T    threads for both runs (default 2)\n"
-    "The database gets a tenant 'bench', a price for 'bench-model' and the records; use a scratch file.\n";
+    CP_DB_HELP
+    "The database gets a tenant 'bench', a price for 'bench-model' and the records: use a scratch file or\n"
+    "database. It records usage, so it refuses a store a running server owns.\n";
 
 #define OPT(name, var)                                  \
     if (cli_opt(argc, argv, &i, name, &var)) {          \
@@ -147,10 +150,11 @@ int cmd_ledger_bench(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
-    const char *db = NULL, *req_s = NULL, *rec_s = NULL, *thr_s = NULL;
+    const char *db = NULL, *pepper = NULL, *req_s = NULL, *rec_s = NULL, *thr_s = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--requests", req_s);
         OPT("--records", rec_s);
         OPT("--threads", thr_s);
@@ -163,11 +167,13 @@ int cmd_ledger_bench(int argc, char **argv) {
         (thr_s && !cli_parse_i64("--threads", thr_s, 1, 256, &n_thr)))
         return 1;
     store *s;
-    int rc = cp_open("ledger-bench", db, &s);
+    int rc = cp_open("ledger-bench", db, pepper, &s);
     if (rc) return rc;
     char key[TENANCY_KEY_LEN + 1];
     int64_t tenant_id = 0;
     rc = setup(s, key, &tenant_id);
+    char where[1100];
+    snprintf(where, sizeof where, "%s %s", store_backend(s), store_location(s)); /* password masked */
     store_close(s);
     if (rc) return rc;
     cirrus_log_set_level(CIRRUS_LOG_ERROR); /* the soft-budget alert is expected here */
@@ -235,22 +241,27 @@ int cmd_ledger_bench(int argc, char **argv) {
     machine(cpu, sizeof cpu, &load);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (json) {
-        printf("{\"machine\":{\"cpu\":\"%s\",\"cores\":%ld,\"loadavg_1m\":%.2f},\"threads\":%lld,\n"
+        json_t *w = json_string(where);
+        char *wj = json_dumps(w, JSON_ENCODE_ANY);
+        json_decref(w);
+        printf("{\"machine\":{\"cpu\":\"%s\",\"cores\":%ld,\"loadavg_1m\":%.2f},\"store\":%s,\"threads\":%lld,\n"
                " \"admission\":{\"requests\":%zu,\"refused\":%lld,\"seconds\":%.3f,\"p50_us\":%.2f,\"p99_us\":%.2f,\"p999_us\":%.2f,"
                "\"max_us\":%.2f,\"admit_only_p50_us\":%.2f,\"admit_only_p99_us\":%.2f},\n"
                " \"ledger\":{\"records\":%lld,\"seconds\":%.3f,\"records_per_s\":%.0f,\"commits\":%llu,\"avg_batch\":%.0f,"
                "\"avg_commit_ms\":%.2f,\"writer_cpu_us_per_record\":%.2f,\"durable\":%s}}\n",
-               cpu, cores, load, (long long)n_thr, n, (long long)refused, adm_s, pct(lat, n, .5), pct(lat, n, .99), pct(lat, n, .999),
+               cpu, cores, load, wj ? wj : "null", (long long)n_thr, n, (long long)refused, adm_s, pct(lat, n, .5), pct(lat, n, .99), pct(lat, n, .999),
                pct(lat, n, 1), pct(lat_a, n, .5), pct(lat_a, n, .99), (long long)(per_rec * n_thr), tput_s, rps,
                (unsigned long long)commits, commits ? (double)(after.rows_written - before.rows_written) / (double)commits : 0,
                commits ? commit_ms / (double)commits : 0, rows ? cpu_ms * 1000 / rows : 0, st ? "false" : "true");
+        free(wj);
     } else {
         printf("machine: %s, %ld cores, load average %.2f; %lld threads\n", cpu, cores, load, (long long)n_thr);
+        printf("store: %s\n", where);
         printf("admission + progress + settlement, per request (%zu requests, %lld refused, %.0f/s):\n", n, (long long)refused,
                (double)n / adm_s);
         printf("  p50 %.2f us   p99 %.2f us   p99.9 %.2f us   max %.1f us   (admit alone: p50 %.2f us, p99 %.2f us)\n",
                pct(lat, n, .5), pct(lat, n, .99), pct(lat, n, .999), pct(lat, n, 1), pct(lat_a, n, .5), pct(lat_a, n, .99));
-        printf("ledger: %lld records opened and settled, durable in %.3f s: %.0f records/s (fsync'd group commits: %llu, "
+        printf("ledger: %lld records opened and settled, durable in %.3f s: %.0f records/s (durable group commits: %llu, "
                "%.0f writes each, %.2f ms each)\n",
                (long long)(per_rec * n_thr), tput_s, rps, (unsigned long long)commits,
                commits ? (double)(after.rows_written - before.rows_written) / (double)commits : 0, commits ? commit_ms / (double)commits : 0);

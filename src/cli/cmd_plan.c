@@ -15,7 +15,7 @@
 #include "tenancy/tenancy.h"
 
 static const char *usage =
-    "usage: cirrus plan <command> --tenant NAME --db PATH [options]\n"
+    "usage: cirrus plan <command> --tenant NAME --db PATH|URI [options]\n"
     "  set     a new plan version, from --from DATE (default: now), changing only what is given:\n"
     "    --kind payg|committed|reserved\n"
     "    --fee X                fixed monthly fee (reserved capacity's fee), prorated by the second\n"
@@ -32,6 +32,7 @@ static const char *usage =
     "    --watermark on|off     watermark this tenant's outputs (default on; docs/protection.md)\n"
     "    --top-logprobs N       most top_logprobs a request gets, 0..20 (default 5; 0: none)\n"
     "  show    every version, the one in effect marked (--json for machine-readable)\n"
+    CP_DB_HELP
     "Money: decimal currency (12.50) or integer micro-units with a u suffix (12500000u).\n";
 
 #define OPT(name, var)                                  \
@@ -102,13 +103,14 @@ int cmd_plan(int argc, char **argv) {
         return 0;
     }
     if (argc < 2) return cp_usage_error("plan", "missing command (set, show)");
-    const char *sub = argv[1], *db = NULL, *tenant = NULL, *from_s = NULL, *kind_s = NULL, *models = NULL;
+    const char *sub = argv[1], *db = NULL, *pepper = NULL, *tenant = NULL, *from_s = NULL, *kind_s = NULL, *models = NULL;
     const char *fee = NULL, *commit = NULL, *budget = NULL, *soft = NULL;
     const char *disc = NULL, *rtpm = NULL, *prio = NULL, *rpm = NULL, *tpm = NULL, *conc = NULL, *maxtok = NULL;
     const char *wm = NULL, *toplp = NULL;
     bool json = false;
     for (int i = 2; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--tenant", tenant);
         OPT("--from", from_s);
         OPT("--kind", kind_s);
@@ -138,7 +140,7 @@ int cmd_plan(int argc, char **argv) {
     int64_t from = (int64_t)time(NULL);
     if (from_s && !cp_date("--from", from_s, &from)) return 1;
     store *s;
-    int rc = cp_open("plan", db, &s);
+    int rc = cp_open("plan", db, pepper, &s);
     if (rc) return rc;
     cirrus_err err = {{0}};
     store_tenant t;

@@ -11,12 +11,13 @@
 #include "cli/cp_cli.h"
 
 static const char *usage =
-    "usage: cirrus price <command> --db PATH [options]\n"
+    "usage: cirrus price <command> --db PATH|URI [options]\n"
     "  set --model M --input X --output Z [--cached-input Y] [--from DATE]\n"
     "                 a new price version from DATE (default: now); --cached-input defaults to --input\n"
     "  list [--model M] [--json]\n"
     "Prices are per 1,000,000 tokens: a decimal amount of currency (0.15) or integer micro-units\n"
     "with a u suffix (150000u). They are kept as integers; no rounding happens here.\n"
+    CP_DB_HELP
     "DATE: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).\n";
 
 #define OPT(name, var)                                  \
@@ -52,10 +53,11 @@ int cmd_price(int argc, char **argv) {
         return 0;
     }
     if (argc < 2) return cp_usage_error("price", "missing command (set, list)");
-    const char *sub = argv[1], *db = NULL, *model = NULL, *in_s = NULL, *cached_s = NULL, *out_s = NULL, *from_s = NULL;
+    const char *sub = argv[1], *db = NULL, *pepper = NULL, *model = NULL, *in_s = NULL, *cached_s = NULL, *out_s = NULL, *from_s = NULL;
     bool json = false;
     for (int i = 2; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--model", model);
         OPT("--input", in_s);
         OPT("--cached-input", cached_s);
@@ -78,7 +80,7 @@ int cmd_price(int argc, char **argv) {
         return cp_usage_error("price", "list takes only --model and --json");
     }
     store *s;
-    int rc = cp_open("price", db, &s);
+    int rc = cp_open("price", db, pepper, &s);
     if (rc) return rc;
     cirrus_err err = {{0}};
     cirrus_status st;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,11 @@ static const char *usage =
     "                         /health on HOST:PORT, without a key (a monitoring network's address); the\n"
     "                         main port's /metrics shows tenants' series only to a provider admin key\n"
     "  --shutdown-deadline S  on SIGTERM, let requests finish this long (default 10)\n"
-    "  --db PATH              the control plane's database: the admin API (/v1/admin) and the console\n"
+    "  --db PATH|URI          the control plane's database: a SQLite file, or postgres://USER@HOST:PORT/DB\n"
+    "                         (any libpq URI); the admin API (/v1/admin), the console, and the ledger.\n"
+    "                         One server owns a database: a second one on it exits 1 naming the first\n"
+    "  --pepper-file FILE     the key-hash secret (default DB.pepper; required with a URI, or\n"
+    "                         $CIRRUS_PEPPER_FILE)\n"
     "  --durable-timeout S    with --db, a reply waits this long for its usage record to reach the disk;\n"
     "                         past it the client gets an error instead of the reply (default 10)\n"
     "  --access-log FILE      JSON lines (default: stderr; '-' = stdout, 'off' = none)\n"
@@ -64,14 +69,15 @@ static const char *usage =
     "  --ready-file FILE      write the bound port here once ready (for scripts)\n"
     "  --watermark-key FILE   watermark every output with this key (cirrus guard keygen); with --db and\n"
     "                         no key file, a key is derived from DB.wmkey (a secret created 0600 on first\n"
-    "                         start). Plans can turn it off per tenant (cirrus plan set --watermark off)\n"
+    "                         start), or with a URI from the key-hash secret, so every node marks alike.\n"
+    "                         Plans can turn it off per tenant (cirrus plan set --watermark off)\n"
     "  --no-watermark NAME    do not watermark model NAME (repeatable)\n"
     "  --no-risk              do not score tenants' traffic (docs/protection.md)\n";
 
 typedef struct {
     const char *names[SERVE_MAX_MODELS], *paths[SERVE_MAX_MODELS];
     int n_models;
-    const char *config, *access_log, *tmpl, *ready_file, *db, *wm_key;
+    const char *config, *access_log, *tmpl, *ready_file, *db, *wm_key, *pepper;
     char metrics_host[256];
     int metrics_port; /* -1: no private metrics listener */
     const char *no_wm[SERVE_MAX_MODELS];
@@ -128,6 +134,7 @@ static int parse_args(int argc, char **argv, serve_opts *o) {
         }
         else if (cli_opt(argc, argv, &i, "--config", &v)) { if (!(o->config = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--db", &v)) { if (!(o->db = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--pepper-file", &v)) { if (!(o->pepper = v)) return 2; }
         else if (cli_opt(argc, argv, &i, "--durable-timeout", &v)) { if (!cli_parse_i64("--durable-timeout", v, 1, 3600, &o->durable_s)) return 2; }
         else if (cli_opt(argc, argv, &i, "--threads", &v)) { if (!cli_parse_i64("--threads", v, 1, 256, &o->threads)) return 2; }
         else if (cli_opt(argc, argv, &i, "--ctx", &v)) { if (!cli_parse_i64("--ctx", v, 16, 1 << 20, &o->ctx)) return 2; }
@@ -194,15 +201,26 @@ typedef struct {
 
 /* The serving watermark key: --watermark-key FILE, else (with --db) derived from DB.wmkey, a
  * secret created on first start (mode 0600, like DB.pepper) so a restarted server keeps marking
- * with the same key and old outputs stay detectable. Never printed or logged. *have: a key. */
-static cirrus_status serve_wm_key(const serve_opts *o, guard_key *k, bool *have, cirrus_err *err) {
+ * with the same key and old outputs stay detectable. A database server has no file beside it: there
+ * the key is derived from the key-hash secret, which every node sharing the database already holds,
+ * so all nodes mark alike (a label of its own keeps the two uses apart). Never printed or logged.
+ * *have: a key. */
+static cirrus_status serve_wm_key(const serve_opts *o, tenancy *tn, guard_key *k, bool *have, cirrus_err *err) {
     *have = false;
     if (o->wm_key) {
         cirrus_status st = guard_key_load(o->wm_key, k, err);
         if (!st) *have = true;
         return st;
     }
-    if (!o->db) return CIRRUS_OK;
+    if (!o->db || !tn) return CIRRUS_OK;
+    if (store_location_is_url(o->db)) {
+        unsigned char pepper[32];
+        cirrus_status st = tenancy_pepper(tenancy_store(tn), false, pepper, err);
+        if (!st) st = guard_key_derive(pepper, sizeof pepper, "cirrus watermark key, from the key-hash secret, v1", k, err);
+        sodium_memzero(pepper, sizeof pepper);
+        if (!st) *have = true;
+        return st;
+    }
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s.wmkey", o->db) >= sizeof path)
         return cirrus_errf(err, CIRRUS_ERR_RANGE, "--db: path too long");
@@ -306,12 +324,13 @@ int cmd_serve(int argc, char **argv) {
         free(text);
     }
     if (o.db) { /* the control plane: admin API and console now (admission: the control plane's wiring) */
+        if (o.pepper) setenv("CIRRUS_PEPPER_FILE", o.pepper, 1);
         /* the ledger's commits wake the replies that wait for their records (api.h) */
         if (api_commit_new(&commit)) goto out;
         tenancy_config tc = {.db = o.db, .on_commit = api_commit_notify, .commit_ud = commit};
         ledger_recovery rec;
-        if (tenancy_open(&tc, &tn, &rec, &err)) goto out;
-        CIRRUS_INFO("control plane: %s", o.db);
+        if (tenancy_open(&tc, &tn, &rec, &err)) goto out; /* L7: exits 1 naming the owner if one runs */
+        CIRRUS_INFO("control plane: %s (%s)", store_location(tenancy_store(tn)), store_backend(tenancy_store(tn)));
     }
     api_auth auth = api_keyring_auth(keys);
     if (auth.open) {
@@ -328,7 +347,7 @@ int cmd_serve(int argc, char **argv) {
             goto out;
         }
     }
-    if (serve_wm_key(&o, &wkey, &have_wk, &err)) goto out;
+    if (serve_wm_key(&o, tn, &wkey, &have_wk, &err)) goto out;
     if (!have_wk) CIRRUS_WARN("watermark: off (no --watermark-key and no --db)");
     if (!o.no_risk) {
         guard_risk_params rp;

@@ -10,13 +10,13 @@
 #include "tenancy/tenancy.h"
 
 static const char *usage =
-    "usage: cirrus tenant <command> --db PATH [options]\n"
+    "usage: cirrus tenant <command> --db PATH|URI [options]\n"
     "  create NAME [--industry X] [--region Y] [--metadata JSON]   a new tenant (NAME: 1-63 of A-Za-z0-9_.-)\n"
     "  list                                                         every tenant\n"
     "  show NAME                                                    details, plan, keys, this month's spend\n"
     "  suspend NAME | resume NAME                                   refuse (403) or allow its requests again\n"
     "  --json                                                       machine-readable output\n"
-    "  --db PATH                                                    the control plane's database (created on first use)\n";
+    CP_DB_HELP;
 
 #define OPT(name, var)                                  \
     if (cli_opt(argc, argv, &i, name, &var)) {          \
@@ -147,10 +147,11 @@ int cmd_tenant(int argc, char **argv) {
         return 0;
     }
     if (argc < 2) return cp_usage_error("tenant", "missing command (create, list, show, suspend, resume)");
-    const char *sub = argv[1], *db = NULL, *industry = NULL, *region = NULL, *metadata = NULL, *name = NULL;
+    const char *sub = argv[1], *db = NULL, *pepper = NULL, *industry = NULL, *region = NULL, *metadata = NULL, *name = NULL;
     bool json = false;
     for (int i = 2; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--industry", industry);
         OPT("--region", region);
         OPT("--metadata", metadata);
@@ -172,7 +173,7 @@ int cmd_tenant(int argc, char **argv) {
     if (strcmp(sub, "create") && (industry || region || metadata))
         return cp_usage_error("tenant", "--industry, --region and --metadata go with create");
     store *s;
-    int rc = cp_open("tenant", db, &s);
+    int rc = cp_open("tenant", db, pepper, &s);
     if (rc) return rc;
     cirrus_err err = {{0}};
     cirrus_status st = CIRRUS_OK;

@@ -12,11 +12,12 @@
 #include "cli/cp_cli.h"
 
 static const char *usage =
-    "usage: cirrus usage --tenant NAME --db PATH [--from DATE] [--to DATE] [--by model|day] [--limit N] [--json]\n"
+    "usage: cirrus usage --tenant NAME --db PATH|URI [--from DATE] [--to DATE] [--by model|day] [--limit N] [--json]\n"
     "  totals (requests, prompt / cached / completion tokens, cost) and the records admitted in\n"
     "  [--from, --to) (default: all time); --by adds per-model or per-day groups; --limit caps the\n"
     "  records listed (default: all with --json, 50 in text). Costs are list-price rating in\n"
-    "  micro-units (cost_micros) and currency (cost).\n";
+    "  micro-units (cost_micros) and currency (cost).\n"
+    CP_DB_HELP;
 
 #define OPT(name, var)                                  \
     if (cli_opt(argc, argv, &i, name, &var)) {          \
@@ -140,10 +141,11 @@ int cmd_usage(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
-    const char *db = NULL, *tenant = NULL, *from_s = NULL, *to_s = NULL, *by_s = NULL, *limit_s = NULL;
+    const char *db = NULL, *pepper = NULL, *tenant = NULL, *from_s = NULL, *to_s = NULL, *by_s = NULL, *limit_s = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         OPT("--db", db);
+        OPT("--pepper-file", pepper);
         OPT("--tenant", tenant);
         OPT("--from", from_s);
         OPT("--to", to_s);
@@ -169,7 +171,7 @@ int cmd_usage(int argc, char **argv) {
         return 1;
     }
     store *s;
-    int rc = cp_open("usage", db, &s);
+    int rc = cp_open("usage", db, pepper, &s);
     if (rc) return rc;
     cirrus_err err = {{0}};
     store_tenant t;

@@ -23,8 +23,13 @@ int cp_fail(cirrus_status st, const cirrus_err *err) {
     return 1;
 }
 
-int cp_open(const char *cmd, const char *db, store **out) {
-    if (!db) return cp_usage_error(cmd, "--db PATH is required");
+void cp_pepper_file(const char *file) {
+    if (file && *file) setenv("CIRRUS_PEPPER_FILE", file, 1); /* tenancy reads it; children inherit it */
+}
+
+int cp_open(const char *cmd, const char *db, const char *pepper, store **out) {
+    if (!db) return cp_usage_error(cmd, "--db PATH or URI is required");
+    cp_pepper_file(pepper);
     cirrus_err err = {{0}};
     cirrus_status st = store_open(db, out, &err);
     return st ? cp_fail(st, &err) : 0;

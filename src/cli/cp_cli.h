@@ -16,8 +16,17 @@
 int cp_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints err's message (or the status's) and returns 1. */
 int cp_fail(cirrus_status st, const cirrus_err *err);
-/* Opens the store at db (NULL: usage error). Returns 0 or the exit code. */
-int cp_open(const char *cmd, const char *db, store **out);
+/* The options every command that opens a store takes, for its --help. */
+#define CP_DB_HELP                                                                                              \
+    "  --db PATH|URI          the control plane's database: a SQLite file (created on first use) or\n"         \
+    "                         postgres://USER@HOST:PORT/DB (any libpq URI; the database must exist)\n"         \
+    "  --pepper-file FILE     the key-hash secret (default PATH.pepper beside a SQLite file; with a URI\n"   \
+    "                         required, here or as $CIRRUS_PEPPER_FILE: the same file on every node)\n"
+/* Makes FILE the key-hash secret for this process and its children (CIRRUS_PEPPER_FILE). */
+void cp_pepper_file(const char *file);
+/* Opens the store at db (NULL: usage error), with pepper (may be NULL) as cp_pepper_file. Returns
+ * 0 or the exit code. */
+int cp_open(const char *cmd, const char *db, const char *pepper, store **out);
 /* Prints j compactly (or indented when pretty) to stdout with a newline, and frees it. */
 void cp_print_json(json_t *j);
 /* An amount as both fields: key_micros (integer) and key (decimal string). */

@@ -54,7 +54,8 @@
  * presented key and compares with sodium_memcmp (constant time); an unknown prefix is hashed and
  * compared against a dummy so timing does not tell known prefixes from unknown ones.
  *   The pepper lives in a key file next to the database (DB.pepper, mode 0600; or the path in
- *   CIRRUS_PEPPER_FILE), not in the database: a leaked database file or backup then holds hashes
+ *   CIRRUS_PEPPER_FILE, which the CLI's --pepper-file sets, and which a PostgreSQL store requires:
+ *   a server has no file beside it, and every node must share the one secret), not in the database: a leaked database file or backup then holds hashes
  *   no one can test guesses against. The keys carry 256 bits of entropy, so the pepper is defence
  *   in depth rather than the only protection. The database keeps a check value (a hash of a fixed
  *   string under the pepper) so a wrong or missing key file is reported instead of silently

@@ -52,10 +52,18 @@ const char *tenancy_scope_str(int scope) { return scope == STORE_SCOPE_ADMIN ? "
 
 /* ---- the pepper ------------------------------------------------------------------------------ */
 
-static void pepper_path(store *s, char *buf, size_t cap) {
+/* CIRRUS_PEPPER_FILE (the CLI's --pepper-file sets it), else DB.pepper beside a SQLite file. A
+ * database server has no file beside it, so there the path must be given: every node that shares
+ * the database must hash keys with the same secret. */
+static cirrus_status pepper_path(store *s, char *buf, size_t cap, cirrus_err *err) {
     const char *env = getenv("CIRRUS_PEPPER_FILE");
     if (env && *env) snprintf(buf, cap, "%s", env);
+    else if (strcmp(store_backend(s), "sqlite"))
+        return cirrus_errf(err, CIRRUS_ERR_INVALID, "the key-hash secret file: a %s store (%s) has none beside it; give "
+                           "--pepper-file FILE or set CIRRUS_PEPPER_FILE (the same file on every node)", store_backend(s),
+                           store_location(s));
     else snprintf(buf, cap, "%s.pepper", store_location(s));
+    return CIRRUS_OK;
 }
 
 static void pepper_check(const unsigned char pepper[32], char hex[65]) {
@@ -108,7 +116,8 @@ static cirrus_status create_pepper(const char *path, unsigned char out[32], cirr
 cirrus_status tenancy_pepper(store *s, bool create, unsigned char out[32], cirrus_err *err) {
     if (sodium_init() < 0) return cirrus_errf(err, CIRRUS_ERR_INTERNAL, "libsodium failed to initialize");
     char path[1100], want[80], have[65];
-    pepper_path(s, path, sizeof path);
+    cirrus_status pst = pepper_path(s, path, sizeof path, err);
+    if (pst) return pst;
     cirrus_status mst = store_meta_get(s, "pepper_check", want, sizeof want, err);
     if (mst && mst != CIRRUS_ERR_NOT_FOUND) return mst;
     bool known = mst == CIRRUS_OK;
@@ -116,7 +125,7 @@ cirrus_status tenancy_pepper(store *s, bool create, unsigned char out[32], cirru
     if (st == CIRRUS_ERR_NOT_FOUND) {
         if (known)
             return cirrus_errf(err, CIRRUS_ERR_NOT_FOUND, "key-hash secret file %s is missing, but database %s has keys hashed with it; "
-                               "restore the file (or set CIRRUS_PEPPER_FILE)", path, store_location(s));
+                               "restore the file (or name it with --pepper-file / CIRRUS_PEPPER_FILE)", path, store_location(s));
         if (!create) return cirrus_errf(err, CIRRUS_ERR_NOT_FOUND, "no key-hash secret file %s yet (create a key first)", path);
         st = create_pepper(path, out, err);
     }
