@@ -64,6 +64,7 @@ static inline int tb_raw(const tb_store *t, const char *sql) {
         sqlite3 *db;
         if (sqlite3_open(t->loc, &db) != SQLITE_OK) return -1;
         sqlite3_busy_timeout(db, 5000);
+        sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL); /* as the store's own connections */
         char *msg = NULL;
         int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
         if (msg) snprintf(m->err, sizeof m->err, "%s", msg);

@@ -713,6 +713,16 @@ static void case_triggers(tb_store *t, int bi) {
     CHECK(tb_raw(t, "INSERT INTO usage(id, request_id, tenant_id, key_id, model, state, prompt_tokens, cached_tokens,"
                     " completion_tokens, price_id, cost_input, cost_cached, cost_output, cost, reserved, t_admit, t_first, t_end)"
                     " VALUES(9, 'x', 1, 1, 'm', 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)") != 0); /* no third state */
+    /* a record names a tenant that exists, and a tenant with records stays */
+    store_usage orphan = usage_rec(3, ten + 50, false);
+    CHECK(write1(s, STORE_UW_OPEN, &orphan, NULL) == CIRRUS_ERR_IO);
+    CHECK(tb_raw(t, "UPDATE usage SET tenant_id = 99 WHERE id = 1") != 0);
+    CHECK(tb_raw(t, "DELETE FROM tenants WHERE id = 1") != 0);
+    CHECK(tb_raw(t, "UPDATE tenants SET id = 77 WHERE id = 1") != 0);
+    int64_t other = add_tenant(s, "b");
+    CHECK_MSG(tb_raw(t, "UPDATE usage SET tenant_id = 2 WHERE id = 1") == 0 && other == 2, "%s", t->err); /* to one that exists */
+    if (tb_is_pg(t)) /* no foreign key there (a statement trigger, cheaper): TRUNCATE is checked too */
+        CHECK(tb_raw(t, "TRUNCATE tenants, api_keys, plans, credits, invoices") != 0);
     store_invoice inv = {.tenant_id = ten, .total = 42, .closed_at = 1, .body = "{}"};
     snprintf(inv.month, sizeof inv.month, "2025-03");
     bool ins;
