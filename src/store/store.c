@@ -44,24 +44,46 @@ const char *store_location(const store *s) { return s->location; }
 const char *store_backend(const store *s) { return s->ops->name; }
 int store_schema_version(store *s) { return s->ops->schema_version(s); }
 
-/* scheme://user:SECRET@host/db?password=SECRET&... -> the secrets as "***". Everything else is
- * kept, so the masked form still says which server and database it was. */
+static int hex_digit(int c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A query parameter's name, percent-decoded as libpq decodes it ("pass%77ord" is "password"). */
+static bool param_is_password(const char *p, size_t n) {
+    static const char want[] = "password";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++, k++) {
+        int c = (unsigned char)p[i];
+        if (c == '%' && i + 2 < n && hex_digit(p[i + 1]) >= 0 && hex_digit(p[i + 2]) >= 0) {
+            c = hex_digit(p[i + 1]) << 4 | hex_digit(p[i + 2]);
+            i += 2;
+        }
+        if (c == 0) return k == sizeof want - 1; /* a decoded NUL ends the name, as in C */
+        if (k >= sizeof want - 1 || c != want[k]) return false;
+    }
+    return k == sizeof want - 1;
+}
+
+/* scheme://user:SECRET@host/db?password=SECRET&... -> the secrets as "***". The authority ends
+ * where libpq's parser ends it (the first '@' before any '/'). Everything else is kept, so the
+ * masked form still says which server and database it was. */
 void store_mask_location(const char *in, char *out, size_t cap) {
     snprintf(out, cap, "%s", in);
     if (!store_location_is_url(out)) return;
+    char tmp[2048];
     char *auth = strstr(out, "://") + 3;
-    char *end = auth + strcspn(auth, "/?#");
+    char *end = auth + strcspn(auth, "/");
     char *at = memchr(auth, '@', (size_t)(end - auth));
     char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    char tmp[1100];
     if (colon && at - colon > 1) {
         snprintf(tmp, sizeof tmp, "%.*s:***%s", (int)(colon - out), out, at);
         snprintf(out, cap, "%s", tmp);
     }
     for (char *q = strchr(out, '?'); q && *q; q += strcspn(q, "&")) {
         q++; /* past '?' or '&' */
-        if (strncmp(q, "password=", 9)) continue;
-        char *v = q + 9, *ve = v + strcspn(v, "&#");
+        char *eq = q + strcspn(q, "=&");
+        if (*eq != '=' || !param_is_password(q, (size_t)(eq - q))) continue;
+        char *v = eq + 1, *ve = v + strcspn(v, "&");
         snprintf(tmp, sizeof tmp, "%.*s***%s", (int)(v - out), out, ve);
         snprintf(out, cap, "%s", tmp);
         q = v; /* continues at "***..." */
@@ -120,6 +142,8 @@ bool store_owner_parse(const char *line, store_owner *o) {
     unsigned long long claim = 0;
     char host[STORE_HOST_MAX] = "";
     if (sscanf(line, "pid=%lld host=%255s since=%lld claim=%llx", &pid, host, &since, &claim) < 3 || pid <= 0) return false;
+    for (const char *p = host; *p; p++) /* it ends up in messages: printable bytes only */
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) return false;
     o->pid = pid;
     o->claim = claim;
     snprintf(o->host, sizeof o->host, "%s", host);
