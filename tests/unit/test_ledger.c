@@ -76,6 +76,10 @@ static int collect(void *ud, const store_usage *u) {
     return 0;
 }
 
+static int cmp_request_id(const void *a, const void *b) {
+    return strcmp(((const store_usage *)a)->request_id, ((const store_usage *)b)->request_id);
+}
+
 static rows all_rows(void) {
     store *s = NULL;
     cirrus_err err = {{0}};
@@ -85,20 +89,22 @@ static rows all_rows(void) {
         exit(2);
     }
     store_close(s);
+    qsort(r.v, r.n, sizeof *r.v, cmp_request_id); /* find_row searches them */
     return r;
 }
 
+/* rows are sorted by request id (all_rows): the first match and how many there are */
 static const store_usage *find_row(const rows *r, const char *id, int *count) {
-    const store_usage *f = NULL;
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->v[mid].request_id, id) < 0) lo = mid + 1;
+        else hi = mid;
+    }
     *count = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (!strcmp(r->v[i].request_id, id)) {
-            f = &r->v[i];
-            (*count)++;
-        }
-    return f;
+    for (size_t i = lo; i < r->n && !strcmp(r->v[i].request_id, id); i++) (*count)++;
+    return *count ? &r->v[lo] : NULL;
 }
-
 static ledger_open_args args(const char *id, int64_t prompt) {
     return (ledger_open_args){.request_id = id, .tenant_id = g_tenant, .key_id = 1, .model = "m", .price_id = 1,
                               .prompt_tokens = prompt, .reserved = 1000};
@@ -539,13 +545,21 @@ int main(void) {
         g_tenant = t.id;
         store_close(s);
 
-        test_basic();
-        test_recovery();
-        test_one_ledger();
-        test_burst();
-        test_failed_writes();
-        if (tb_is_pg(&g_t)) test_connection_cuts();
+        struct {
+            const char *name;
+            void (*fn)(void);
+        } cases[] = {{"basic", test_basic}, {"recovery", test_recovery}, {"one_ledger", test_one_ledger},
+                     {"burst", test_burst}, {"failed_writes", test_failed_writes},
+                     {"connection_cuts", tb_is_pg(&g_t) ? test_connection_cuts : NULL}};
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            if (!cases[i].fn) continue;
+            uint64_t t0 = cirrus_now_ns();
+            cases[i].fn();
+            printf("%s/%s: %.2f s\n", backends[b], cases[i].name, (double)(cirrus_now_ns() - t0) / 1e9);
+        }
+        uint64_t t0 = cirrus_now_ns();
         test_crash(seed);
+        printf("%s/crash: %.2f s\n", backends[b], (double)(cirrus_now_ns() - t0) / 1e9);
         tb_remove(&g_t);
     }
 
