@@ -1,13 +1,13 @@
 /*
  * store: one suite, every backend. Each case runs on a fresh SQLite file and on a fresh PostgreSQL
  * database (tests/unit/store_backends.h; the servers come from the CIRRUS_TEST_SERVERS fixture)
- * and checks what the backends must agree on: migrations (same versions, same columns), every
- * operation's results, order and errors, the group commit's semantics (order within a batch,
- * skipped writes, all or nothing), the invariants the schema enforces even against raw SQL (S1
- * settled usage frozen and never deleted, S2 closed invoices frozen, S3 config_gen bumped by each
- * control-plane write and only then), one owner per store (S4, including a SIGKILLed owner), and
- * concurrent openers of a new store. PostgreSQL-only cases: dropped connections, lost commit
- * replies, unreachable servers and masked passwords.
+ * and checks what the backends must agree on: migrations (same versions, same tables and
+ * columns), the control-plane operations' results, order and errors, the invariants the schema
+ * enforces even against raw SQL (S1 settled usage frozen and never deleted, S2 closed invoices
+ * frozen, S3 config_gen bumped by each control-plane write and only then, a record's tenant
+ * exists), one owner per store (S4, including a SIGKILLed owner) and concurrent openers of a new
+ * store. The usage table's group commit and reads: test_store_usage.c; PostgreSQL's connection:
+ * test_store_pg.c.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,74 +17,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "store/store.h"
-#include "store/store_impl.h" /* store_pg_fault: injected failures */
-#include "store_backends.h"
+#include "store_suite.h"
 
 static int g_version[2];
-
-#define OPEN(t, s)                                                                        \
-    store *s = NULL;                                                                      \
-    do {                                                                                  \
-        cirrus_err e_ = {{0}};                                                            \
-        if (store_open((t)->loc, &s, &e_) != CIRRUS_OK) {                                 \
-            CHECK_MSG(0, "store_open %s: %s", (t)->loc, e_.msg);                          \
-            return;                                                                       \
-        }                                                                                 \
-    } while (0)
-
-static int64_t gen(store *s) {
-    int64_t g = -1;
-    cirrus_err err;
-    CHECK(store_config_gen(s, &g, &err) == CIRRUS_OK);
-    return g;
-}
-
-static int64_t add_tenant(store *s, const char *name) {
-    store_tenant t = {0};
-    snprintf(t.name, sizeof t.name, "%s", name);
-    cirrus_err err;
-    CHECK_MSG(store_tenant_insert(s, &t, &err) == CIRRUS_OK, "%s", err.msg);
-    return t.id;
-}
-
-static store_usage usage_rec(int64_t id, int64_t tenant, bool settled) {
-    store_usage u;
-    memset(&u, 0, sizeof u);
-    u.id = id;
-    snprintf(u.request_id, sizeof u.request_id, "r%lld", (long long)id);
-    u.tenant_id = tenant;
-    u.key_id = 1;
-    snprintf(u.model, sizeof u.model, "m");
-    u.price_id = 1;
-    u.prompt_tokens = 5;
-    u.reserved = 100;
-    u.t_admit = 1000 + id;
-    u.settled = settled;
-    if (settled) u.cost_output = u.cost = 8, u.completion_tokens = 4, u.t_end = 2000 + id;
-    return u;
-}
-
-static cirrus_status write1(store *s, store_uw_kind kind, const store_usage *u, size_t *skipped) {
-    store_usage_write w = {kind, u};
-    cirrus_err err;
-    return store_usage_write_batch(s, &w, 1, skipped, &err);
-}
-
-typedef struct {
-    store_usage v[64];
-    int n;
-} urows;
-static int collect_u(void *ud, const store_usage *u) {
-    urows *r = ud;
-    if (r->n < 64) r->v[r->n++] = *u;
-    return 0;
-}
-static int count_u(void *ud, const store_usage *u) {
-    (void)u;
-    (*(int *)ud)++;
-    return 0;
-}
 
 /* ---- migrations and opening ------------------------------------------------------------------ */
 
@@ -234,15 +169,6 @@ static void case_config_gen(tb_store *t, int bi) {
 
 /* ---- control-plane tables ----------------------------------------------------------------------- */
 
-typedef struct {
-    char names[8][STORE_NAME_MAX];
-    int n;
-} tnames;
-static int collect_t(void *ud, const store_tenant *t) {
-    tnames *x = ud;
-    if (x->n < 8) snprintf(x->names[x->n++], STORE_NAME_MAX, "%s", t->name);
-    return 0;
-}
 static int stop_first(void *ud, const store_tenant *t) {
     (void)t;
     (*(int *)ud)++;
@@ -498,203 +424,6 @@ static void case_invoices(tb_store *t, int bi) {
     store_close(s);
 }
 
-/* ---- usage: the group commit ------------------------------------------------------------------- */
-
-static void case_usage_batch(tb_store *t, int bi) {
-    (void)bi;
-    OPEN(t, s);
-    cirrus_err err;
-    int64_t ten = add_tenant(s, "a");
-    size_t sk = 99;
-    store_usage a = usage_rec(1, ten, false), b = usage_rec(2, ten, true);
-    store_usage_write w2[] = {{STORE_UW_OPEN, &a}, {STORE_UW_OPEN, &b}};
-    CHECK(store_usage_write_batch(s, w2, 2, &sk, &err) == CIRRUS_OK && sk == 0);
-    urows r = {0};
-    CHECK(store_usage_list_open(s, collect_u, &r, &err) == CIRRUS_OK && r.n == 1 && r.v[0].id == 1 && !r.v[0].settled);
-    /* PROGRESS moves an open record; on a settled one it is skipped (S1) */
-    a.prompt_tokens = 6, a.cached_tokens = 2, a.completion_tokens = 3, a.t_first = 1500;
-    CHECK(write1(s, STORE_UW_PROGRESS, &a, &sk) == CIRRUS_OK && sk == 0);
-    store_usage g;
-    CHECK(store_usage_get(s, 1, &g, &err) == CIRRUS_OK && g.prompt_tokens == 6 && g.cached_tokens == 2 && g.completion_tokens == 3 &&
-          g.t_first == 1500 && !g.settled);
-    store_usage b2 = b;
-    b2.completion_tokens = 999;
-    CHECK(write1(s, STORE_UW_PROGRESS, &b2, &sk) == CIRRUS_OK && sk == 1);
-    CHECK(write1(s, STORE_UW_SETTLE, &b2, &sk) == CIRRUS_OK && sk == 1);
-    CHECK(store_usage_get(s, 2, &g, &err) == CIRRUS_OK && g.completion_tokens == 4 && g.cost == 8);
-    /* one batch: OPEN, PROGRESS, SETTLE of one record apply in that order; a second SETTLE and a
-     * PROGRESS of an unknown record are skipped */
-    store_usage c0 = usage_rec(3, ten, false), c1 = c0, c2 = c0, c3 = c0, ghost = usage_rec(77, ten, false);
-    c1.completion_tokens = 2;
-    c2.settled = true, c2.status = STORE_USAGE_LENGTH, c2.completion_tokens = 9, c2.cost_input = 1, c2.cost_output = 18,
-    c2.cost = 19, c2.t_first = 1600, c2.t_end = 1700, c2.price_id = 4;
-    c3 = c2;
-    c3.completion_tokens = 1, c3.cost = 1, c3.cost_output = 0, c3.cost_input = 1;
-    store_usage_write wb[] = {{STORE_UW_OPEN, &c0}, {STORE_UW_PROGRESS, &ghost}, {STORE_UW_PROGRESS, &c1},
-                              {STORE_UW_SETTLE, &c2}, {STORE_UW_SETTLE, &c3}, {STORE_UW_SETTLE, &a}};
-    a.settled = true, a.status = STORE_USAGE_CANCELLED, a.cost_input = 6, a.cost = 6;
-    CHECK(store_usage_write_batch(s, wb, 6, &sk, &err) == CIRRUS_OK);
-    CHECK_MSG(sk == 2, "skipped %zu (want 2)", sk);
-    CHECK(store_usage_get(s, 3, &g, &err) == CIRRUS_OK && g.settled && g.status == STORE_USAGE_LENGTH && g.completion_tokens == 9 &&
-          g.cost == 19 && g.cost_input == 1 && g.cost_output == 18 && g.t_first == 1600 && g.t_end == 1700 && g.price_id == 4 &&
-          g.reserved == 100 && g.t_admit == 1003);
-    CHECK(store_usage_get(s, 1, &g, &err) == CIRRUS_OK && g.settled && g.status == STORE_USAGE_CANCELLED && g.cost == 6);
-    CHECK(store_usage_get(s, 77, &g, &err) == CIRRUS_ERR_NOT_FOUND);
-    /* all or nothing: a batch with a duplicate OPEN changes nothing */
-    store_usage d = usage_rec(4, ten, false), dup = usage_rec(2, ten, false), e = usage_rec(5, ten, true);
-    store_usage_write wd[] = {{STORE_UW_OPEN, &d}, {STORE_UW_OPEN, &e}, {STORE_UW_OPEN, &dup}};
-    CHECK(store_usage_write_batch(s, wd, 3, &sk, &err) == CIRRUS_ERR_IO);
-    CHECK(store_usage_get(s, 4, &g, &err) == CIRRUS_ERR_NOT_FOUND && store_usage_get(s, 5, &g, &err) == CIRRUS_ERR_NOT_FOUND);
-    /* a settled record whose cost does not add up is refused by the schema */
-    store_usage bad = usage_rec(6, ten, true);
-    bad.cost = 7;
-    CHECK(write1(s, STORE_UW_OPEN, &bad, &sk) == CIRRUS_ERR_IO);
-    /* text survives whatever it holds; every status and flag round-trips */
-    const char *ids[] = {"a\"b\\c,d{e}f g", "NULL", "", "é✓ 'x'"};
-    for (int i = 0; i < 4; i++) {
-        store_usage x = usage_rec(10 + i, ten, true);
-        snprintf(x.request_id, sizeof x.request_id, "%s", ids[i]);
-        snprintf(x.model, sizeof x.model, "%s", ids[3 - i]);
-        x.status = i;
-        x.simulated = i & 1;
-        x.prompt_tokens = INT64_MAX / 4 - i;
-        x.t_admit = -5 - i;
-        CHECK(write1(s, STORE_UW_OPEN, &x, &sk) == CIRRUS_OK);
-        CHECK(store_usage_get(s, 10 + i, &g, &err) == CIRRUS_OK && !strcmp(g.request_id, ids[i]) && !strcmp(g.model, ids[3 - i]) &&
-              g.status == i && g.simulated == (bool)(i & 1) && g.prompt_tokens == INT64_MAX / 4 - i && g.t_admit == -5 - i);
-    }
-    int64_t max = 0;
-    CHECK(store_usage_max_id(s, &max, &err) == CIRRUS_OK && max == 13);
-    /* a big batch: thousands of records in one call, then their settlements in another */
-    enum { N = 3000 };
-    store_usage *v = calloc(N, sizeof *v);
-    store_usage_write *w = calloc(N, sizeof *w);
-    for (int i = 0; i < N; i++) {
-        v[i] = usage_rec(1000 + i, ten, i % 2 == 0);
-        w[i] = (store_usage_write){STORE_UW_OPEN, &v[i]};
-    }
-    CHECK(store_usage_write_batch(s, w, N, &sk, &err) == CIRRUS_OK && sk == 0);
-    for (int i = 0; i < N; i++) {
-        v[i] = usage_rec(1000 + i, ten, true);
-        v[i].completion_tokens = i;
-        v[i].cost_output = v[i].cost = 2 * i;
-        w[i] = (store_usage_write){STORE_UW_SETTLE, &v[i]};
-    }
-    CHECK(store_usage_write_batch(s, w, N, &sk, &err) == CIRRUS_OK && sk == N / 2); /* the even ones were settled already */
-    int open = 0;
-    CHECK(store_usage_list_open(s, count_u, &open, &err) == CIRRUS_OK && open == 0);
-    CHECK(store_usage_get(s, 1001, &g, &err) == CIRRUS_OK && g.completion_tokens == 1 && g.cost == 2);
-    CHECK(store_usage_get(s, 1002, &g, &err) == CIRRUS_OK && g.completion_tokens == 4 && g.cost == 8);
-    CHECK(store_usage_write_batch(s, w, 0, &sk, &err) == CIRRUS_OK && sk == 0);
-    free(v);
-    free(w);
-    store_close(s);
-}
-
-/* ---- usage: reads and sums, checked against sums computed here from the rows --------------------- */
-
-typedef struct {
-    store_usage_sum v[256];
-    int n;
-} srows;
-static int collect_s(void *ud, const store_usage_sum *x) {
-    srows *r = ud;
-    if (r->n < 256) r->v[r->n++] = *x;
-    return 0;
-}
-
-static int key_cmp(const store_usage_sum *a, const store_usage_sum *b) {
-    if (a->tenant_id != b->tenant_id) return a->tenant_id < b->tenant_id ? -1 : 1;
-    int c = strcmp(a->model, b->model);
-    if (c) return c;
-    if (a->price_id != b->price_id) return a->price_id < b->price_id ? -1 : 1;
-    if (a->day != b->day) return a->day < b->day ? -1 : 1;
-    return 0;
-}
-
-static void case_usage_reads(tb_store *t, int bi) {
-    (void)bi;
-    OPEN(t, s);
-    cirrus_err err;
-    int64_t ten[2] = {add_tenant(s, "a"), add_tenant(s, "b")};
-    const char *models[] = {"m-b", "M-a", "m-a"};
-    enum { N = 60 };
-    store_usage v[N];
-    store_usage_write w[N];
-    for (int i = 0; i < N; i++) {
-        v[i] = usage_rec(i + 1, ten[i % 2], i % 5 != 0);
-        snprintf(v[i].model, sizeof v[i].model, "%s", models[i % 3]);
-        v[i].price_id = 1 + i % 4;
-        v[i].t_admit = (int64_t)(i % 7) * 86400000000LL + (int64_t)(N - i) * 1000; /* 7 days, out of id order */
-        v[i].prompt_tokens = i, v[i].cached_tokens = i / 2, v[i].completion_tokens = 3 * i;
-        if (v[i].settled) v[i].cost_input = i, v[i].cost_cached = 1, v[i].cost_output = 2 * i, v[i].cost = 3 * i + 1;
-        v[i].reserved = 10 + i;
-        w[i] = (store_usage_write){STORE_UW_OPEN, &v[i]};
-    }
-    CHECK(store_usage_write_batch(s, w, N, NULL, &err) == CIRRUS_OK);
-    int64_t from = 86400000000LL, to = 5 * 86400000000LL; /* days 1..4 */
-    /* lists: by tenant and range, ordered by (t_admit, id) */
-    urows r = {0};
-    CHECK(store_usage_list(s, ten[1], from, to, collect_u, &r, &err) == CIRRUS_OK);
-    int want = 0;
-    for (int i = 0; i < N; i++) want += v[i].tenant_id == ten[1] && v[i].t_admit >= from && v[i].t_admit < to;
-    CHECK_MSG(r.n == want, "%d rows, want %d", r.n, want);
-    bool ordered = true;
-    for (int i = 1; i < r.n; i++) ordered &= r.v[i - 1].t_admit < r.v[i].t_admit || (r.v[i - 1].t_admit == r.v[i].t_admit && r.v[i - 1].id < r.v[i].id);
-    CHECK(ordered);
-    int all = 0;
-    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &all, &err) == CIRRUS_OK && all == N);
-    /* every grouping, for one tenant and for all */
-    for (int tt = 0; tt < 2; tt++)
-        for (int by = 0; by < 16; by++) {
-            int64_t tenant = tt ? ten[0] : 0;
-            srows got = {0}, exp = {0};
-            CHECK(store_usage_sum_by(s, tenant, from, to, by, collect_s, &got, &err) == CIRRUS_OK);
-            for (int i = 0; i < N; i++) {
-                const store_usage *u = &v[i];
-                if ((tenant && u->tenant_id != tenant) || u->t_admit < from || u->t_admit >= to) continue;
-                store_usage_sum k;
-                memset(&k, 0, sizeof k);
-                if (by & STORE_BY_TENANT) k.tenant_id = u->tenant_id;
-                if (by & STORE_BY_MODEL) snprintf(k.model, sizeof k.model, "%s", u->model);
-                if (by & STORE_BY_PRICE) k.price_id = u->price_id;
-                if (by & STORE_BY_DAY) k.day = u->t_admit / 86400000000LL;
-                int j = 0;
-                while (j < exp.n && key_cmp(&exp.v[j], &k)) j++;
-                if (j == exp.n) exp.v[exp.n++] = k;
-                store_usage_sum *e = &exp.v[j];
-                e->requests++;
-                e->open += !u->settled;
-                e->prompt_tokens += u->prompt_tokens, e->cached_tokens += u->cached_tokens;
-                e->completion_tokens += u->completion_tokens;
-                e->cost_input += u->cost_input, e->cost_cached += u->cost_cached, e->cost_output += u->cost_output;
-                e->cost += u->cost;
-                if (!u->settled) e->reserved_open += u->reserved;
-            }
-            if (!by && !exp.n) exp.n = 1; /* one row for everything, even when empty */
-            /* expected order: by the grouping columns, ascending (bytes for the model) */
-            for (int i = 1; i < exp.n; i++)
-                for (int j = i; j > 0 && key_cmp(&exp.v[j - 1], &exp.v[j]) > 0; j--) {
-                    store_usage_sum tmp = exp.v[j];
-                    exp.v[j] = exp.v[j - 1];
-                    exp.v[j - 1] = tmp;
-                }
-            bool same = got.n == exp.n;
-            for (int i = 0; same && i < exp.n; i++) {
-                const store_usage_sum *a = &got.v[i], *b = &exp.v[i];
-                same = !key_cmp(a, b) && a->requests == b->requests && a->open == b->open && a->prompt_tokens == b->prompt_tokens &&
-                       a->cached_tokens == b->cached_tokens && a->completion_tokens == b->completion_tokens &&
-                       a->cost_input == b->cost_input && a->cost_cached == b->cost_cached && a->cost_output == b->cost_output &&
-                       a->cost == b->cost && a->reserved_open == b->reserved_open;
-            }
-            CHECK_MSG(same, "sum_by tenant=%lld by=%d: %d groups, want %d", (long long)tenant, by, got.n, exp.n);
-        }
-    srows empty = {0};
-    CHECK(store_usage_sum_by(s, 0, 0, 1, 0, collect_s, &empty, &err) == CIRRUS_OK && empty.n == 1 && empty.v[0].requests == 0 &&
-          empty.v[0].cost == 0);
-    store_close(s);
-}
-
 /* ---- the schema's own invariants, attacked with raw SQL (S1, S2) ----------------------------------- */
 
 static void case_triggers(tb_store *t, int bi) {
@@ -796,104 +525,6 @@ static void case_owner(tb_store *t, int bi) {
     store_close(d);
 }
 
-/* ---- PostgreSQL only: the connection and what crosses it ------------------------------------------ */
-
-static int terminate_others(const tb_store *t) {
-    return tb_raw(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
-                     " AND pid <> pg_backend_pid()");
-}
-
-static void case_pg_reconnect(tb_store *t, int bi) {
-    (void)bi;
-    OPEN(t, s);
-    cirrus_err err;
-    int64_t ten = add_tenant(s, "a");
-    CHECK(terminate_others(t) == 0);
-    tnames x = {0};
-    CHECK_MSG(store_tenant_list(s, collect_t, &x, &err) == CIRRUS_OK && x.n == 1, "%s", err.msg); /* a read: once more */
-    CHECK(terminate_others(t) == 0);
-    CHECK_MSG(add_tenant(s, "b") > 0, "a write after a drop");
-    CHECK(terminate_others(t) == 0);
-    store_usage u = usage_rec(1, ten, false);
-    CHECK_MSG(write1(s, STORE_UW_OPEN, &u, NULL) == CIRRUS_OK, "a batch after a drop");
-    /* the owner's session drops: it takes its lock back, since no one else owned the store */
-    CHECK(store_owner_claim(s, NULL, &err) == CIRRUS_OK);
-    CHECK(terminate_others(t) == 0);
-    store_usage u2 = usage_rec(2, ten, false);
-    CHECK_MSG(write1(s, STORE_UW_OPEN, &u2, NULL) == CIRRUS_OK, "the owner after a drop");
-    OPEN(t, other);
-    CHECK(store_owner_claim(other, NULL, &err) == CIRRUS_ERR_INVALID); /* and holds it again */
-    /* ... but one that someone else owned meanwhile is done for good: they may have recovered its
-     * records and handed out its ids */
-    CHECK(terminate_others(t) == 0);
-    usleep(50000);
-    CHECK(store_owner_claim(other, NULL, &err) == CIRRUS_OK);
-    store_close(other);
-    store_usage u3 = usage_rec(3, ten, false);
-    CHECK(write1(s, STORE_UW_OPEN, &u3, NULL) == CIRRUS_ERR_IO);
-    CHECK(store_tenant_list(s, collect_t, &x, &err) == CIRRUS_ERR_IO && strstr(err.msg, "ownership"));
-    store_close(s);
-    OPEN(t, s2);
-    store_usage g;
-    CHECK(store_usage_get(s2, 3, &g, &err) == CIRRUS_ERR_NOT_FOUND && store_usage_get(s2, 2, &g, &err) == CIRRUS_OK);
-    store_close(s2);
-}
-
-static void case_pg_lost_commit(tb_store *t, int bi) {
-    (void)bi;
-    OPEN(t, s);
-    cirrus_err err;
-    int64_t ten = add_tenant(s, "a");
-    /* a control-plane write whose COMMIT reply is lost: asked, found committed, reported OK once */
-    int64_t g0 = gen(s);
-    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY);
-    CHECK_MSG(add_tenant(s, "b") > 0, "a write whose reply was lost");
-    CHECK(gen(s) == g0 + 1);
-    /* the same for a usage batch */
-    store_usage u1 = usage_rec(1, ten, true);
-    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY);
-    CHECK(write1(s, STORE_UW_OPEN, &u1, NULL) == CIRRUS_OK);
-    /* lost, and the server cannot be asked yet: IO; the retry of the same batch finds it committed
-     * and does not apply it twice (its OPEN would collide) */
-    store_usage u2 = usage_rec(2, ten, false), u3 = usage_rec(3, ten, true);
-    store_usage_write w[] = {{STORE_UW_OPEN, &u2}, {STORE_UW_OPEN, &u3}};
-    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY | STORE_PG_FAULT_OFFLINE);
-    size_t sk;
-    CHECK(store_usage_write_batch(s, w, 2, &sk, &err) == CIRRUS_ERR_IO && strstr(err.msg, "asked again"));
-    CHECK_MSG(store_usage_write_batch(s, w, 2, &sk, &err) == CIRRUS_OK, "retry: %s", err.msg);
-    int n = 0;
-    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 3);
-    /* an unresolved batch followed by a different one: the new one is applied normally */
-    store_usage u4 = usage_rec(4, ten, false), u5 = usage_rec(5, ten, false);
-    store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY | STORE_PG_FAULT_OFFLINE);
-    CHECK(write1(s, STORE_UW_OPEN, &u4, NULL) == CIRRUS_ERR_IO);
-    CHECK(write1(s, STORE_UW_OPEN, &u5, NULL) == CIRRUS_OK);
-    n = 0;
-    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 5);
-    store_close(s);
-}
-
-static void case_pg_errors(tb_store *t, int bi) {
-    (void)bi;
-    cirrus_err err;
-    store *s = NULL;
-    CHECK(store_open("postgres://cirrus:hunter2@127.0.0.1:1/x", &s, &err) == CIRRUS_ERR_IO && !s);
-    CHECK_MSG(strstr(err.msg, "cannot connect") && !strstr(err.msg, "hunter2") && strstr(err.msg, "***"), "%s", err.msg);
-    char uri[600];
-    snprintf(uri, sizeof uri, "postgres://cirrus@127.0.0.1:%d/no_such_db_here", servers_pg_port);
-    CHECK(store_open(uri, &s, &err) == CIRRUS_ERR_IO && strstr(err.msg, "no_such_db_here"));
-    /* trust authentication ignores the password: the store opens, and never shows it */
-    const char *at = strstr(t->loc, "@");
-    snprintf(uri, sizeof uri, "postgresql://cirrus:s3cret%s?password=s3cret&application_name=x", at);
-    CHECK_MSG(store_open(uri, &s, &err) == CIRRUS_OK, "%s", err.msg);
-    if (s) {
-        CHECK_MSG(!strstr(store_location(s), "s3cret") && strstr(store_location(s), "cirrus:***@") &&
-                  strstr(store_location(s), "password=***&application_name=x"), "%s", store_location(s));
-        store_close(s);
-    }
-    CHECK(store_location_is_url("postgres://h/d") && store_location_is_url("postgresql://h/d") && !store_location_is_url("x.db"));
-}
-
 /* ---- across backends: the same schema ------------------------------------------------------------- */
 
 static void schema_text(const tb_store *t, char *out, size_t cap) {
@@ -937,12 +568,6 @@ static void check_same_schema(const char *backends[2]) {
 
 /* ---- the suite ------------------------------------------------------------------------------------ */
 
-typedef struct {
-    const char *name;
-    void (*fn)(tb_store *t, int bi);
-    bool pg_only;
-} test_case;
-
 static const test_case k_cases[] = {
     {"open", case_open, false},
     {"concurrent_migrate", case_concurrent_migrate, false},
@@ -954,37 +579,16 @@ static const test_case k_cases[] = {
     {"plans", case_plans, false},
     {"credits", case_credits, false},
     {"invoices", case_invoices, false},
-    {"usage_batch", case_usage_batch, false},
-    {"usage_reads", case_usage_reads, false},
     {"triggers", case_triggers, false},
     {"owner", case_owner, false},
-    {"pg_reconnect", case_pg_reconnect, true},
-    {"pg_lost_commit", case_pg_lost_commit, true},
-    {"pg_errors", case_pg_errors, true},
 };
 
 int main(void) {
-    cirrus_log_set_level(CIRRUS_LOG_WARN);
     cirrus_err err;
     store *s = NULL;
     CHECK(store_open("", &s, &err) == CIRRUS_ERR_INVALID);
     CHECK(store_open("/nonexistent-dir/x.db", &s, &err) == CIRRUS_ERR_IO);
     const char *backends[2];
-    int nb = tb_backends(backends);
-    CHECK_MSG(nb > 0, "no backend to test (CIRRUS_TEST_BACKENDS, CIRRUS_TEST_SERVERS)");
-    for (int b = 0; b < nb; b++)
-        for (size_t i = 0; i < sizeof k_cases / sizeof *k_cases; i++) {
-            if (k_cases[i].pg_only && strcmp(backends[b], "postgresql")) continue;
-            tb_store t;
-            int before = check_failures;
-            if (tb_fresh(&t, backends[b], k_cases[i].name)) {
-                CHECK_MSG(0, "%s: no fresh %s store", k_cases[i].name, backends[b]);
-                continue;
-            }
-            k_cases[i].fn(&t, !strcmp(backends[b], "postgresql"));
-            printf("%s %s/%s\n", check_failures == before ? "ok  " : "FAIL", backends[b], k_cases[i].name);
-            tb_remove(&t);
-        }
-    if (nb == 2) check_same_schema(backends);
+    if (suite_run(k_cases, sizeof k_cases / sizeof *k_cases, backends) == 2) check_same_schema(backends);
     return check_done("test_store");
 }
