@@ -108,8 +108,10 @@ static inline int suite_run(const test_case *cases, size_t n, const char *backen
                 CHECK_MSG(0, "%s: no fresh %s store", cases[i].name, backends[b]);
                 continue;
             }
+            uint64_t t0 = cirrus_now_ns();
             cases[i].fn(&t, !strcmp(backends[b], "postgresql"));
-            printf("%s %s/%s\n", check_failures == before ? "ok  " : "FAIL", backends[b], cases[i].name);
+            printf("%s %s/%s (%.2f s)\n", check_failures == before ? "ok  " : "FAIL", backends[b], cases[i].name,
+                   (double)(cirrus_now_ns() - t0) / 1e9);
             tb_remove(&t);
         }
     return nb;
