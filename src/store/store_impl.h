@@ -66,9 +66,10 @@ cirrus_status store_sqlite_open(const char *path, store **out, cirrus_err *err);
 cirrus_status store_pg_open(const char *uri, store **out, cirrus_err *err);
 
 /* Fault injection for tests of the PostgreSQL backend (no effect on other backends): a set of
- * bits, each one shot. COMMIT_REPLY: the next commit is applied but its reply is lost with the connection;
- * OFFLINE: the next attempt to ask the server what became of a commit finds it unreachable. */
-enum { STORE_PG_FAULT_COMMIT_REPLY = 1, STORE_PG_FAULT_OFFLINE = 2 };
+ * bits, each one shot. COMMIT_REPLY: the next commit is applied but its reply is lost with the
+ * connection; OFFLINE: the next attempt to ask the server what became of a commit finds it
+ * unreachable; DROP_IN_TX: the connection drops right after the next BEGIN. */
+enum { STORE_PG_FAULT_COMMIT_REPLY = 1, STORE_PG_FAULT_OFFLINE = 2, STORE_PG_FAULT_DROP_IN_TX = 4 };
 void store_pg_fault(store *s, int fault);
 
 /* store.c: what store_usage_sum_by groups by, as SQL both dialects share (only fixed fragments:

@@ -14,6 +14,7 @@
  *  - Text columns COLLATE "C": ordering and uniqueness compare bytes, as SQLite does, whatever
  *    locale the database was created with, so both backends list things in the same order.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -128,24 +129,32 @@ static const char *const k_pg_migrations[] = {
 
 /* ---- parameters and values ------------------------------------------------------------------ */
 
+/* A statement's parameters are counted in the code that builds them: more than PG_MAX_PARAMS is a
+ * bug of ours, not input. */
+#define PARAM_ROOM(p) assert((p)->n < PG_MAX_PARAMS)
+
 void pg_p_i64(pg_params *p, int64_t x) {
+    PARAM_ROOM(p);
     snprintf(p->num[p->n], sizeof p->num[p->n], "%" PRId64, x);
     p->v[p->n] = p->num[p->n];
     p->len[p->n] = p->fmt[p->n] = 0;
     p->n++;
 }
 void pg_p_text(pg_params *p, const char *s) {
+    PARAM_ROOM(p);
     p->v[p->n] = s;
     p->len[p->n] = p->fmt[p->n] = 0;
     p->n++;
 }
 void pg_p_bytes(pg_params *p, const void *b, int n) {
+    PARAM_ROOM(p);
     p->v[p->n] = b;
     p->len[p->n] = n;
     p->fmt[p->n] = 1; /* binary: bytea needs no escaping */
     p->n++;
 }
 void pg_p_null(pg_params *p) {
+    PARAM_ROOM(p);
     p->v[p->n] = NULL;
     p->len[p->n] = p->fmt[p->n] = 0;
     p->n++;
@@ -296,6 +305,10 @@ cirrus_status pg_ready(pg_store *q, cirrus_err *err) {
         return cirrus_errf(err, CIRRUS_ERR_IO, "store: this connection to %s lost its ownership of the store; restart this server",
                            q->base.location);
     if (!pg_lost(q)) return CIRRUS_OK;
+    /* a transaction's statements must not go on in another session: the server rolled it back */
+    if (q->in_tx)
+        return cirrus_errf(err, CIRRUS_ERR_IO, "store: the connection to %s dropped during a transaction; nothing of it was "
+                           "applied", q->base.location);
     cirrus_status st = connect_once(q, err);
     if (!st && q->owner) st = retake_owner(q, err);
     if (!st) CIRRUS_INFO("store: reconnected to %s", q->base.location);
@@ -408,6 +421,10 @@ cirrus_status pg_begin(pg_store *q, cirrus_err *err) {
             q->xid = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
             q->in_tx = true;
             PQclear(r);
+            if (pg_fault_take(q, STORE_PG_FAULT_DROP_IN_TX)) { /* the connection goes between two statements */
+                PQfinish(q->conn);
+                q->conn = NULL;
+            }
             return CIRRUS_OK;
         }
         st = fail_res(q, r, "store: starting a transaction", NULL, err);

@@ -2,8 +2,9 @@
  * store: what only the PostgreSQL backend has, a connection (a database from the
  * CIRRUS_TEST_SERVERS fixture): reads, writes and group commits after the server cut the
  * connection, an owner that takes its lock back after a drop (and one that must not, because
- * someone else owned the store meanwhile), commits whose reply was lost (injected:
- * store_pg_fault), servers that cannot be reached, and passwords that never show.
+ * someone else owned the store meanwhile), a connection that drops inside a transaction (nothing
+ * of it applied, not even its later statements on a new connection), commits whose reply was lost
+ * (injected: store_pg_fault), servers that cannot be reached, and passwords that never show.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +60,16 @@ static void case_pg_reconnect(tb_store *t, int bi) {
     store_close(s2);
 }
 
+typedef struct {
+    int n;
+    int64_t fee0;
+} plrows_;
+static int collect_pl_(void *ud, const store_plan *p) {
+    plrows_ *x = ud;
+    if (!x->n++) x->fee0 = p->fee;
+    return 0;
+}
+
 static void case_pg_lost_commit(tb_store *t, int bi) {
     (void)bi;
     OPEN(t, s);
@@ -69,6 +80,27 @@ static void case_pg_lost_commit(tb_store *t, int bi) {
     store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY);
     CHECK_MSG(add_tenant(s, "b") > 0, "a write whose reply was lost");
     CHECK(gen(s) == g0 + 1);
+    /* a connection that drops inside a transaction: nothing of it is applied, not even in part on
+     * a new connection; the next call works */
+    int64_t g1 = gen(s);
+    store_plan pl = {.tenant_id = ten, .effective_from = 0, .priority = 1}; /* DELETE then INSERT: two statements */
+    CHECK(store_plan_insert(s, &pl, &err) == CIRRUS_OK);
+    g1 = gen(s);
+    pl.fee = 99;
+    store_pg_fault(s, STORE_PG_FAULT_DROP_IN_TX);
+    CHECK_MSG(store_plan_insert(s, &pl, &err) == CIRRUS_ERR_IO && strstr(err.msg, "nothing of it"), "%s", err.msg);
+    plrows_ x = {0};
+    CHECK(store_plan_list(s, ten, collect_pl_, &x, &err) == CIRRUS_OK && x.n == 1 && x.fee0 == 0);
+    CHECK(gen(s) == g1);
+    store_tenant tt = {0};
+    snprintf(tt.name, sizeof tt.name, "dropped");
+    store_pg_fault(s, STORE_PG_FAULT_DROP_IN_TX);
+    CHECK(store_tenant_insert(s, &tt, &err) == CIRRUS_ERR_IO);
+    CHECK(store_tenant_get(s, "dropped", &tt, &err) == CIRRUS_ERR_NOT_FOUND && gen(s) == g1);
+    store_usage ub = usage_rec(9, ten, false);
+    store_pg_fault(s, STORE_PG_FAULT_DROP_IN_TX);
+    CHECK(write1(s, STORE_UW_OPEN, &ub, NULL) == CIRRUS_ERR_IO);
+    CHECK(write1(s, STORE_UW_OPEN, &ub, NULL) == CIRRUS_OK); /* the ledger's retry */
     /* the same for a usage batch */
     store_usage u1 = usage_rec(1, ten, true);
     store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY);
@@ -82,14 +114,14 @@ static void case_pg_lost_commit(tb_store *t, int bi) {
     CHECK(store_usage_write_batch(s, w, 2, &sk, &err) == CIRRUS_ERR_IO && strstr(err.msg, "asked again"));
     CHECK_MSG(store_usage_write_batch(s, w, 2, &sk, &err) == CIRRUS_OK, "retry: %s", err.msg);
     int n = 0;
-    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 3);
+    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 4); /* with record 9 */
     /* an unresolved batch followed by a different one: the new one is applied normally */
     store_usage u4 = usage_rec(4, ten, false), u5 = usage_rec(5, ten, false);
     store_pg_fault(s, STORE_PG_FAULT_COMMIT_REPLY | STORE_PG_FAULT_OFFLINE);
     CHECK(write1(s, STORE_UW_OPEN, &u4, NULL) == CIRRUS_ERR_IO);
     CHECK(write1(s, STORE_UW_OPEN, &u5, NULL) == CIRRUS_OK);
     n = 0;
-    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 5);
+    CHECK(store_usage_list(s, 0, INT64_MIN, INT64_MAX, count_u, &n, &err) == CIRRUS_OK && n == 6);
     store_close(s);
 }
 
