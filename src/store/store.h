@@ -214,10 +214,10 @@ typedef struct {
 } store_owner;
 
 /* Makes this handle the store's one live owner, until it is closed or the process dies (SQLite: an
- * flock on DB.lock, which names the holder; PostgreSQL: a session advisory lock, the holder named
- * in meta). Control-plane reads and writes through other handles are not affected. INVALID when
- * another live process holds it: err names that holder (pid, host, since) and so does *holder
- * (may be NULL). Claiming twice through one handle is OK. */
+ * flock on DB.lock, which names the holder; PostgreSQL: a session advisory lock keyed by the
+ * store's schema, the holder named in meta). Control-plane reads and writes through other handles
+ * are not affected. INVALID when another live process holds it: err names that holder (pid, host,
+ * since) and so does *holder (may be NULL). Claiming twice through one handle is OK. */
 cirrus_status store_owner_claim(store *s, store_owner *holder, cirrus_err *err);
 
 /* ---- meta: small named values (currency, key-hash check) ----------------------------------- */

@@ -120,9 +120,12 @@ static const char *const k_pg_migrations[] = {
 };
 #define N_PG_MIGRATIONS ((int)(sizeof k_pg_migrations / sizeof k_pg_migrations[0]))
 
-/* Advisory lock keys (per database): 'cirrus' followed by 1 for the owner, 2 for migrations. */
-#define PG_LOCK_OWNER 0x63697272757301LL
-#define PG_LOCK_MIGRATE 0x63697272757302LL
+/* Advisory locks are per database; a store is a schema (several cirrus stores may share a database
+ * in schemas of their own), so each lock is the pair (what, hashtext(current_schema())). */
+#define PG_LOCK_OWNER 0x43495201 /* 'CIR' 1 */
+#define PG_LOCK_MIGRATE 0x43495202
+#define SQL_TRY_LOCK "SELECT pg_try_advisory_lock($1::int, hashtext(current_schema()))"
+#define SQL_UNLOCK "SELECT pg_advisory_unlock($1::int, hashtext(current_schema()))"
 
 #define LOCK(q) pthread_mutex_lock(&(q)->mu)
 #define UNLOCK(q) pthread_mutex_unlock(&(q)->mu)
@@ -267,7 +270,7 @@ static cirrus_status retake_owner(pg_store *q, cirrus_err *err) {
     pg_params p = {0};
     pg_p_i64(&p, PG_LOCK_OWNER);
     PGresult *r = NULL;
-    cirrus_status st = pg_exec(q, "SELECT pg_try_advisory_lock($1)", &p, &r, "store: re-taking ownership", NULL, err);
+    cirrus_status st = pg_exec(q, SQL_TRY_LOCK, &p, &r, "store: re-taking ownership", NULL, err);
     if (st) {
         q->owner = true; /* not decided yet: the next call tries again */
         return st;
@@ -293,7 +296,7 @@ static cirrus_status retake_owner(pg_store *q, cirrus_err *err) {
     if (got) { /* not ours to hold: let the one who owns it now have it back */
         p = (pg_params){0};
         pg_p_i64(&p, PG_LOCK_OWNER);
-        pg_run(q, "SELECT pg_advisory_unlock($1)", &p, NULL, "store: releasing ownership", NULL, err);
+        pg_run(q, SQL_UNLOCK, &p, NULL, "store: releasing ownership", NULL, err);
     }
     q->owner_lost = true;
     return cirrus_errf(err, CIRRUS_ERR_IO, "store: lost ownership of %s when its connection dropped%s; restart this server",
@@ -535,7 +538,8 @@ static cirrus_status migrate(pg_store *q, cirrus_err *err) {
         if ((st = pg_begin(q, err))) return st;
         pg_params p = {0};
         pg_p_i64(&p, PG_LOCK_MIGRATE);
-        st = pg_run(q, "SELECT pg_advisory_xact_lock($1)", &p, NULL, "store: waiting for the migration lock", NULL, err);
+        st = pg_run(q, "SELECT pg_advisory_xact_lock($1::int, hashtext(current_schema()))", &p, NULL,
+                    "store: waiting for the migration lock", NULL, err);
         if (!st)
             st = simple(q, "CREATE TABLE IF NOT EXISTS schema_migrations(version integer PRIMARY KEY, applied_at bigint NOT NULL)",
                         "store: creating schema_migrations", err);
@@ -570,9 +574,9 @@ static void pg_close(store *s) {
     if (q->owner && !pg_lost(q)) { /* the server drops it with the session too, but only once it has
                                     * noticed the session end: a successor starting now must find it free */
         char k[24];
-        snprintf(k, sizeof k, "%lld", PG_LOCK_OWNER);
+        snprintf(k, sizeof k, "%d", PG_LOCK_OWNER);
         const char *v[1] = {k};
-        PQclear(PQexecParams(q->conn, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, v, NULL, NULL, 0));
+        PQclear(PQexecParams(q->conn, SQL_UNLOCK, 1, NULL, v, NULL, NULL, 0));
     }
     if (q->conn) PQfinish(q->conn); /* ends the session: its owner lock goes with it */
     forget_statements(q);
@@ -672,7 +676,7 @@ static cirrus_status pg_owner_claim(store *s, store_owner *holder, cirrus_err *e
         pg_params p = {0};
         pg_p_i64(&p, PG_LOCK_OWNER);
         PGresult *r;
-        if ((st = pg_exec(q, "SELECT pg_try_advisory_lock($1)", &p, &r, "store: claiming the store", NULL, err))) break;
+        if ((st = pg_exec(q, SQL_TRY_LOCK, &p, &r, "store: claiming the store", NULL, err))) break;
         bool got = !strcmp(PQgetvalue(r, 0, 0), "t");
         PQclear(r);
         char line[STORE_HOST_MAX + 64] = "";
@@ -681,7 +685,7 @@ static cirrus_status pg_owner_claim(store *s, store_owner *holder, cirrus_err *e
             store_owner_format(&q->me, line, sizeof line);
             st = meta_put(q, "owner", line, false, NULL, err);
             if (!st) q->owner = true;
-            else PQclear(PQexecParams(q->conn, "SELECT pg_advisory_unlock($1)", 1, NULL, p.v, NULL, NULL, 0));
+            else PQclear(PQexecParams(q->conn, SQL_UNLOCK, 1, NULL, p.v, NULL, NULL, 0));
             break;
         }
         p = (pg_params){0};

@@ -136,7 +136,7 @@ static void case_pg_errors(tb_store *t, int bi) {
     CHECK(store_open(uri, &s, &err) == CIRRUS_ERR_IO && strstr(err.msg, "no_such_db_here"));
     /* trust authentication ignores the password: the store opens, and never shows it */
     const char *at = strstr(t->loc, "@");
-    snprintf(uri, sizeof uri, "postgresql://cirrus:s3cret%s?password=s3cret&application_name=x", at);
+    snprintf(uri, sizeof uri, "postgresql://cirrus:s3cret%s&password=s3cret&application_name=x", at); /* loc has ?options= */
     CHECK_MSG(store_open(uri, &s, &err) == CIRRUS_OK, "%s", err.msg);
     if (s) {
         CHECK_MSG(!strstr(store_location(s), "s3cret") && strstr(store_location(s), "cirrus:***@") &&
@@ -147,7 +147,28 @@ static void case_pg_errors(tb_store *t, int bi) {
 }
 
 
+/* Two stores in two schemas of one database are two stores: their own tables, their own owner. */
+static void case_pg_schemas(tb_store *t, int bi) {
+    (void)bi;
+    tb_store t2;
+    if (tb_fresh(&t2, "postgresql", "second")) {
+        CHECK_MSG(0, "no second schema");
+        return;
+    }
+    OPEN(t, a);
+    OPEN(&t2, b);
+    cirrus_err err;
+    add_tenant(a, "only-in-a");
+    store_tenant got;
+    CHECK(store_tenant_get(b, "only-in-a", &got, &err) == CIRRUS_ERR_NOT_FOUND);
+    CHECK(store_owner_claim(a, NULL, &err) == CIRRUS_OK);
+    CHECK_MSG(store_owner_claim(b, NULL, &err) == CIRRUS_OK, "%s", err.msg);
+    store_close(a);
+    store_close(b);
+}
+
 static const test_case k_cases[] = {
+    {"pg_schemas", case_pg_schemas, true},
     {"pg_reconnect", case_pg_reconnect, true},
     {"pg_lost_commit", case_pg_lost_commit, true},
     {"pg_errors", case_pg_errors, true},
