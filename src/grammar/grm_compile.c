@@ -2,12 +2,15 @@
  * A checked gx_grammar -> the automaton of grm_grammar: per rule a DFA over byte classes whose
  * edges may also call other rules (a recursive transition network), laid out as one table.
  *
- * 1. Inlining. A rule that is not recursive and is referenced once, or is small (ws, char,
- *    digit), is copied into its callers: its bytes then cost no push and its states share their
- *    callers' per-state token classes. A rule referenced from many places and worth its own
- *    automaton (string, number, an object) stays a call, so its states -- and the token classes
- *    computed for them, the expensive part -- exist once however many callers it has. Inlining is
- *    at most INLINE_DEPTH levels deep (bounds the recursion below).
+ * 1. Inlining. A rule that is not recursive and is referenced once, or has no unbounded loop
+ *    and is small (ws, char, a digit run, a date), is copied into its callers. Calling such a
+ *    rule would be the expensive choice: every token longer than one call would leave the callee
+ *    with bytes to spare, so its whole trie subtree would depend on the stack (for `char` called
+ *    from `string`: the whole vocabulary, at every new string). A rule with a loop referenced
+ *    from many places (string, number, an object) stays a call, so its states -- and the token
+ *    classes computed for them -- exist once however many callers it has, and only the tokens
+ *    that cross its end depend on the caller. Inlining is at most INLINE_DEPTH levels deep
+ *    (bounds the recursion below).
  * 2. Thompson NFA per compiled rule. Invariant of build(x, from): it only adds edges out of `from`
  *    and into states it creates, never into `from`; so alternatives can share their start and a
  *    sequence can continue from a loop state without creating paths the text does not have.
@@ -22,7 +25,7 @@
 
 #include "grammar/grm_internal.h"
 
-#define INLINE_SMALL 16  /* estimated NFA states under which a rule is inlined however often used */
+#define INLINE_SMALL 96  /* estimated NFA states up to which a loop-free rule is inlined however often used */
 #define INLINE_DEPTH 8
 #define SIZE_CAP (1u << 30)
 
@@ -49,24 +52,36 @@ typedef struct {
 static uint32_t sat_add(uint32_t a, uint32_t b) { return a > SIZE_CAP - b ? SIZE_CAP : a + b; }
 static uint32_t sat_mul(uint32_t a, uint32_t b) { return b && a > SIZE_CAP / b ? SIZE_CAP : a * b; }
 
-/* Estimated NFA states of x, with the inlining decided so far (callees are decided first). */
-static uint32_t est_size(const cc *c, const gx *x, const uint32_t *rsize, uint32_t *depth) {
+static void count_seq(void *ctx, const uint8_t (*seq)[2], int n) {
+    (void)seq;
+    *(uint32_t *)ctx += (uint32_t)n;
+}
+
+/* Estimated NFA states of x, with the inlining decided so far (callees are decided first); *loop
+ * is set when x has an unbounded repetition (its own or an inlined callee's). */
+static uint32_t est_size(const cc *c, const gx *x, const uint32_t *rsize, const bool *rloop, bool *loop) {
     switch (x->kind) {
     case GX_EMPTY: return 0;
     case GX_LIT: return x->u.lit.n;
-    case GX_CLASS: return sat_add(4, sat_mul(x->u.cls.n, 3));
+    case GX_CLASS: {
+        uint32_t n = 1;
+        for (uint32_t i = 0; i < x->u.cls.n; i++) grm_utf8_ranges(x->u.cls.r[2 * i], x->u.cls.r[2 * i + 1], count_seq, &n);
+        return n;
+    }
     case GX_REF: {
         uint32_t r = x->u.ref;
         if (!c->inl[r]) return 1;
+        *loop = *loop || rloop[r];
         return rsize[r];
     }
     case GX_SEQ: case GX_ALT: {
         uint32_t s = x->kind == GX_ALT ? 1 : 0;
-        for (uint32_t i = 0; i < x->u.list.n; i++) s = sat_add(s, est_size(c, x->u.list.k[i], rsize, depth));
+        for (uint32_t i = 0; i < x->u.list.n; i++) s = sat_add(s, est_size(c, x->u.list.k[i], rsize, rloop, loop));
         return s;
     }
     case GX_REP: {
-        uint32_t k = est_size(c, x->u.rep.k, rsize, depth);
+        uint32_t k = est_size(c, x->u.rep.k, rsize, rloop, loop);
+        if (x->u.rep.max == GX_INF) *loop = true;
         uint32_t copies = x->u.rep.max == GX_INF ? (x->u.rep.min ? x->u.rep.min : 1) : x->u.rep.max;
         return sat_add(2, sat_mul(k, copies ? copies : 1));
     }
@@ -104,19 +119,19 @@ static void count_refs(const gx *x, uint32_t *refs) {
 static bool decide_inlining(cc *c, const bool *recursive, const uint32_t *order) {
     uint32_t n = c->gx->n_rules;
     uint32_t *refs = calloc(n, sizeof *refs), *rsize = calloc(n, sizeof *rsize), *rdepth = calloc(n, sizeof *rdepth);
-    bool ok = refs && rsize && rdepth;
+    bool *rloop = calloc(n, sizeof *rloop);
+    bool ok = refs && rsize && rdepth && rloop;
     if (ok) {
         for (uint32_t r = 0; r < n; r++) count_refs(c->gx->rules[r].body, refs);
         for (uint32_t i = 0; i < n; i++) { /* callees first: their decisions are known */
             uint32_t r = order[i];
-            uint32_t d = 0;
-            rsize[r] = est_size(c, c->gx->rules[r].body, rsize, &d);
+            rsize[r] = est_size(c, c->gx->rules[r].body, rsize, rloop, &rloop[r]);
             rdepth[r] = 1 + inline_depth(c, c->gx->rules[r].body, rdepth);
             c->inl[r] = !recursive[r] && r != c->gx->root && rdepth[r] <= INLINE_DEPTH &&
-                        (refs[r] == 1 || rsize[r] <= INLINE_SMALL);
+                        (refs[r] == 1 || (!rloop[r] && rsize[r] <= INLINE_SMALL));
         }
     }
-    free(refs), free(rsize), free(rdepth);
+    free(refs), free(rsize), free(rdepth), free(rloop);
     return ok;
 }
 
@@ -383,9 +398,23 @@ static void dfa_rule(cc *c, dfa_b *d, uint32_t k, uint32_t ncls, const uint8_t *
         }
         int32_t *row = t->trans.v + t->trans.n;
         t->trans.n += ncls;
+        /* Classes covered by the same edges get the same bucket, in the same order (the edges are
+         * visited in one fixed order): such a class reuses the target computed for the first one.
+         * A class like [^"\\] spans dozens of classes with one bucket; this keeps the closures to
+         * one per distinct bucket. */
+        uint32_t seen[16], n_seen = 0;
         for (uint32_t cl = 0; cl < ncls && !c->st; cl++) {
             row[cl] = -1;
             if (!bucket[cl].n) continue;
+            uint32_t j = 0;
+            while (j < n_seen && !(bucket[seen[j]].n == bucket[cl].n &&
+                                   !memcmp(bucket[seen[j]].v, bucket[cl].v, bucket[cl].n * sizeof *bucket[cl].v)))
+                j++;
+            if (j < n_seen) {
+                row[cl] = row[seen[j]];
+                continue;
+            }
+            if (n_seen < 16) seen[n_seen++] = cl;
             d->tmp.n = 0;
             if (cirrus_vec_reserve(&d->tmp.v, &d->tmp.cap, bucket[cl].n, sizeof *d->tmp.v, GRM_MAX_NFA)) {
                 c->st = CIRRUS_ERR_NOMEM;

@@ -38,6 +38,18 @@ static void sync_history(proc_state *ps, const smp_history *h) {
         if (!ps->failed && !grm_matcher_accept_token(ps->m, h->ids[start + ps->n_fed])) ps->failed = true;
 }
 
+/* Whether every allowed id sits at its own index (the chain's invariant 1 holds when nothing was
+ * banned; processors that only change logits keep it). Checked, not assumed: a processor that
+ * reordered would otherwise let another id through. */
+static bool in_id_order(const smp_cands *c, const uint64_t *bits, uint32_t words) {
+    for (uint32_t w = 0; w < words; w++)
+        for (uint64_t m = bits[w]; m; m &= m - 1) {
+            size_t id = (size_t)w * 64 + (size_t)__builtin_ctzll(m);
+            if (c->data[id].id != (int32_t)id) return false;
+        }
+    return true;
+}
+
 static void proc_apply(smp_proc *p, smp_cands *c, const smp_history *h) {
     proc_state *ps = p->state;
     sync_history(ps, h);
@@ -50,9 +62,16 @@ static void proc_apply(smp_proc *p, smp_cands *c, const smp_history *h) {
     }
     const uint64_t *bits = ps->bits;
     size_t k = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        int32_t id = c->data[i].id;
-        if ((uint32_t)id < (uint32_t)v->n_vocab && (bits[id >> 6] >> (id & 63) & 1)) c->data[k++] = c->data[i];
+    if (c->n == (size_t)v->n_vocab && in_id_order(c, bits, ps->words)) {
+        /* gather the set bits: O(words + allowed) instead of a pass over every candidate; writing
+         * index k <= id keeps the in-place compaction safe */
+        for (uint32_t w = 0; w < ps->words; w++)
+            for (uint64_t m = bits[w]; m; m &= m - 1) c->data[k++] = c->data[(size_t)w * 64 + (size_t)__builtin_ctzll(m)];
+    } else {
+        for (size_t i = 0; i < c->n; i++) {
+            int32_t id = c->data[i].id;
+            if ((uint32_t)id < (uint32_t)v->n_vocab && (bits[id >> 6] >> (id & 63) & 1)) c->data[k++] = c->data[i];
+        }
     }
     c->n = k; /* the order is kept, so `sorted` stays true if it was */
 }
