@@ -154,6 +154,18 @@ cirrus_status sched_submit(sched *s, const sched_req_params *p, sched_req **out,
             req_destroy(r);
             return cirrus_errf(err, CIRRUS_ERR_NOMEM, "request: out of memory for the sampler");
         }
+        if (p->choice_proc) {
+            smp_proc cp = {0};
+            st = p->choice_proc(p->choice_proc_arg, i, &cp, err);
+            if (st == CIRRUS_OK && smp_chain_add(c->chain, &cp) != CIRRUS_OK) {
+                if (cp.free) cp.free(&cp);
+                st = cirrus_errf(err, CIRRUS_ERR_FULL, "request: too many sampler processors");
+            }
+            if (st) {
+                req_destroy(r);
+                return st;
+            }
+        }
         for (int32_t k = 0; k < p->n_procs && k < 2; k++) {
             if (p->procs[k].free) {
                 req_destroy(r);

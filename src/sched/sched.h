@@ -78,6 +78,12 @@ typedef struct {
      * watermark). Borrowed: free must be NULL and the state must outlive the request. */
     smp_proc procs[2];
     int32_t n_procs;
+    /* A processor with state of its own per sequence (a grammar's matcher: grm_choice_proc in
+     * grammar/grammar.h), made once per choice at submit and run before `procs`, so they see only
+     * what it allows. The choice's chain owns what it makes (its free runs with the chain). A
+     * failure fails the submit with its status and message. NULL: none. */
+    cirrus_status (*choice_proc)(void *arg, int32_t choice, smp_proc *out, cirrus_err *err);
+    void *choice_proc_arg;
 } sched_req_params;
 
 typedef enum {
