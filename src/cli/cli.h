@@ -27,6 +27,7 @@ int cmd_invoice(int argc, char **argv);  /* cmd_invoice.c: draft, close, export,
 int cmd_ledger_bench(int argc, char **argv); /* cmd_ledger_bench.c: admission latency, ledger throughput */
 int cmd_detect(int argc, char **argv);   /* cmd_detect.c: text, corpus, model */
 int cmd_guard(int argc, char **argv);    /* cmd_guard.c: keygen, gen, eval */
+int cmd_grammar(int argc, char **argv);  /* cmd_grammar.c: check, schema, sample, gen, bench */
 
 /* Shared helpers (cli_util.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -31,6 +31,7 @@ static const command g_commands[] = {
     {"ledger-bench", cmd_ledger_bench, "measure admission latency and durable ledger throughput"},
     {"detect", cmd_detect, "test a text, a corpus or a model for the watermark"},
     {"guard", cmd_guard, "watermark keys (keygen), watermarked generation (gen), detection rates (eval)"},
+    {"grammar", cmd_grammar, "constrained decoding: check GBNF, compile JSON Schema, sample, generate, bench"},
 };
 
 static void usage(FILE *f) {

@@ -8,11 +8,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     exit 0
 fi
 NODE_DIR="$(cd "$(dirname "$0")/../node" && pwd)"
-# npm ci installs exactly the lockfile; reuse node_modules when the lockfile has not changed
-if [ ! -f "$NODE_DIR/node_modules/.package-lock.json" ] || ! cmp -s "$NODE_DIR/package-lock.json" "$NODE_DIR/node_modules/.package-lock.json.src" 2>/dev/null; then
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) || { echo "FAIL: npm ci"; exit 1; }
-    cp "$NODE_DIR/package-lock.json" "$NODE_DIR/node_modules/.package-lock.json.src"
-fi
+source "$(dirname "$0")/npm_ci.bash"
+npm_ci "$NODE_DIR" || exit 1
 cat >"$TMP/config.json" <<'JSON'
 {"tenants":[{"name":"sdk","keys":["sk-sdk-test-0123456789abcdef"]}]}
 JSON

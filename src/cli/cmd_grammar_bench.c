@@ -1,0 +1,261 @@
+/*
+ * `cirrus grammar bench`: what constrained decoding costs.
+ *
+ *  1. compile: JSON Schema -> GBNF and GBNF -> automaton, median of 21 runs.
+ *  2. mask: the grammar processor alone (its mask plus the filter of a full candidate array, i.e.
+ *     everything it adds to a sampling step) over seeded random walks of the grammar with this
+ *     model's vocabulary: the first walk on a fresh grammar (every state computed on first touch,
+ *     what the first request pays) and later walks (the grammar's per-state cache warm, each walk
+ *     with a fresh matcher, what every later request pays). Per token: mean, p50, p99, max.
+ *  3. decode: tokens/s of forward pass + sampling, constrained (B) and not (A), in pairs B A B A
+ *     so drift on a shared machine hits both alike. Both arms restart their sequence at the same
+ *     lengths (where B's grammar completed), so they decode over the same positions.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/grammar_cli.h"
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double ms(uint64_t ns) { return (double)ns / 1e6; }
+
+static void print_dist(const char *what, uint64_t *v, size_t n) {
+    if (!n) return;
+    qsort(v, n, sizeof *v, cmp_u64);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum += v[i];
+    printf("  %-34s %6zu tokens  mean %8.1f us  p50 %8.1f us  p99 %8.1f us  max %8.1f us\n", what, n,
+           (double)sum / (double)n / 1e3, (double)v[n / 2] / 1e3, (double)v[(n * 99) / 100] / 1e3,
+           (double)v[n - 1] / 1e3);
+}
+
+static uint64_t rnd(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* One random walk of up to n tokens through the processor; per-token apply times into t. */
+static size_t walk(grm_grammar *g, int32_t n_vocab, size_t n, uint64_t seed, uint64_t *t, smp_cand *cands,
+                   int32_t *hist) {
+    smp_proc p;
+    cirrus_err err;
+    if (grm_proc_new(g, &p, &err)) {
+        cli_error("%s", err.msg);
+        return 0;
+    }
+    size_t k = 0;
+    for (; k < n; k++) {
+        for (int32_t i = 0; i < n_vocab; i++) cands[i].id = i, cands[i].logit = (float)(rnd(&seed) >> 40) * 0x1p-20f;
+        smp_cands c = {cands, (size_t)n_vocab, false};
+        smp_history h = {hist, k, 0};
+        uint64_t t0 = cirrus_now_ns();
+        p.apply(&p, &c, &h);
+        t[k] = cirrus_now_ns() - t0;
+        if (c.n == 0) break;
+        int32_t id = c.data[rnd(&seed) % c.n].id;
+        if (grm_vocab_is_eog(grm_grammar_vocab(g), id)) {
+            k++;
+            break;
+        }
+        hist[k] = id;
+    }
+    p.free(&p);
+    return k;
+}
+
+static void bench_compile(const grammar_cli_src *src, const grm_vocab *v) {
+    enum { RUNS = 21 };
+    uint64_t a[RUNS], b[RUNS];
+    size_t len = 0;
+    for (int r = 0; r < RUNS; r++) {
+        uint64_t t0 = cirrus_now_ns();
+        char *text = grammar_cli_text(src);
+        uint64_t t1 = cirrus_now_ns();
+        if (!text) return;
+        grm_grammar *g = NULL;
+        cirrus_err err;
+        len = strlen(text);
+        if (grm_compile(text, len, src->root, v, &g, &err)) {
+            cli_error("%s", err.msg);
+            free(text);
+            return;
+        }
+        b[r] = cirrus_now_ns() - t1;
+        a[r] = t1 - t0;
+        grm_release(g);
+        free(text);
+    }
+    qsort(a, RUNS, sizeof *a, cmp_u64);
+    qsort(b, RUNS, sizeof *b, cmp_u64);
+    printf("compile (median of %d): source -> GBNF %.3f ms (%zu bytes), GBNF -> automaton %.3f ms, total %.3f ms\n",
+           RUNS, ms(a[RUNS / 2]), len, ms(b[RUNS / 2]), ms(a[RUNS / 2] + b[RUNS / 2]));
+}
+
+static void bench_mask(const grammar_cli_src *src, const grm_vocab *v, size_t n, int walks) {
+    int32_t nv = grm_vocab_n(v);
+    smp_cand *cands = malloc((size_t)nv * sizeof *cands);
+    int32_t *hist = malloc((n + 1) * sizeof *hist);
+    uint64_t *cold = malloc(n * sizeof *cold), *warm = malloc((size_t)walks * n * sizeof *warm);
+    grm_grammar *g = grammar_cli_compile(src, v);
+    if (!cands || !hist || !cold || !warm || !g) goto out;
+    size_t n_cold = walk(g, nv, n, 1, cold, cands, hist), n_warm = 0;
+    for (int w = 0; w < walks; w++) n_warm += walk(g, nv, n, 2 + (uint64_t)w, warm + n_warm, cands, hist);
+    grm_grammar_stats gs;
+    grm_grammar_get_stats(g, &gs);
+    printf("mask (the processor's whole step over %d candidates):\n", nv);
+    print_dist("first walk, fresh grammar", cold, n_cold);
+    print_dist("later walks, warm grammar", warm, n_warm);
+    printf("  grammar: %u rules, %u states (%u computed, %.1f KiB), %u byte classes\n", gs.n_rules, gs.n_states,
+           gs.states_cached, (double)gs.cache_bytes / 1024, gs.n_classes);
+out:
+    grm_release(g);
+    free(cands), free(hist), free(cold), free(warm);
+}
+
+/* ---- decode ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const mdl_model *m;
+    const tok_vocab *tv;
+    mdl_ctx *ctx;
+    const int32_t *prompt;
+    int32_t n_prompt;
+    int32_t *hist;
+} dec;
+
+/* Decodes n tokens; with g, constrained (restart points are recorded into cuts), without g, restarting
+ * at cuts. Returns the decode nanoseconds (prefills not counted) or 0 on error. */
+static uint64_t decode(dec *d, grm_grammar *g, size_t n, uint64_t seed, float temp, int32_t *cuts, size_t *n_cuts) {
+    int32_t nv = mdl_get_hparams(d->m)->n_vocab;
+    smp_params sp;
+    smp_params_default(&sp);
+    sp.temperature = temp, sp.seed = seed, sp.top_k = 40;
+    smp_chain *chain = NULL;
+    smp_proc p;
+    cirrus_err err;
+    if (smp_chain_new(&sp, nv, &chain)) return 0;
+    if (g && (grm_proc_new(g, &p, &err) || smp_chain_add(chain, &p))) {
+        cli_error("%s", err.msg);
+        smp_chain_free(chain);
+        return 0;
+    }
+    uint64_t busy = 0;
+    size_t done = 0, cut_i = 0;
+    if (g) *n_cuts = 0;
+    while (done < n) {
+        /* a sequence: prefill (untimed), then tokens until the grammar completes or the cut */
+        int32_t pos[64], seq[64] = {0};
+        for (int32_t i = 0; i < d->n_prompt; i++) pos[i] = i, d->hist[i] = d->prompt[i];
+        mdl_batch b = {d->n_prompt, d->prompt, pos, seq, NULL};
+        const float *logits;
+        int32_t n_out;
+        if (mdl_forward(d->ctx, &b, &logits, &n_out, &err)) goto fail;
+        size_t limit = g ? n - done : (cut_i < *n_cuts ? (size_t)cuts[cut_i++] : n - done);
+        size_t len = 0;
+        int32_t n_hist = d->n_prompt;
+        uint64_t t0 = cirrus_now_ns();
+        while (len < limit && done < n) {
+            smp_history h = {d->hist, (size_t)n_hist, (size_t)d->n_prompt};
+            int32_t id = smp_sample(chain, logits, &h, -1, NULL);
+            len++, done++;
+            if (g && tok_is_eog(d->tv, id)) break;
+            d->hist[n_hist] = id;
+            int32_t ps = n_hist++;
+            mdl_batch one = {1, &id, &ps, seq, NULL};
+            if (mdl_forward(d->ctx, &one, &logits, &n_out, &err)) goto fail;
+        }
+        busy += cirrus_now_ns() - t0;
+        if (g) cuts[(*n_cuts)++] = (int32_t)len;
+    }
+    smp_chain_free(chain);
+    return busy;
+fail:
+    cli_error("%s", err.msg);
+    smp_chain_free(chain);
+    return 0;
+}
+
+static void bench_decode(const grammar_cli_src *src, grammar_cli_model *x, size_t n, int rounds, int64_t threads,
+                         float temp) {
+    const char *text = "JSON:";
+    int32_t *prompt = NULL;
+    size_t np = 0;
+    cirrus_err err;
+    dec d = {.m = x->m, .tv = x->tv};
+    mdl_ctx_params cp = {.n_ctx = (int32_t)n + 64, .n_seq = 1, .n_batch = 64, .n_out = 1, .n_threads = (int32_t)threads};
+    int32_t *cuts = malloc((n + 1) * sizeof *cuts);
+    d.hist = malloc((n + 128) * sizeof *d.hist);
+    grm_grammar *g = grammar_cli_compile(src, x->gv);
+    if (!g || !cuts || !d.hist || tok_encode(x->tv, text, strlen(text), true, false, &prompt, &np, &err) ||
+        mdl_ctx_new(x->m, &cp, &d.ctx, &err)) {
+        if (g) cli_error("decode: %s", err.msg);
+        goto out;
+    }
+    d.prompt = prompt, d.n_prompt = (int32_t)np;
+    double a_best = 0, b_best = 0, a_sum = 0, b_sum = 0;
+    size_t n_cuts = 0;
+    printf("decode (%zu tokens a run, %lld threads, temperature %.2f; B constrained, A not, same restart points):\n", n,
+           (long long)threads, (double)temp);
+    for (int r = 0; r < rounds; r++) {
+        uint64_t tb = decode(&d, g, n, 100 + (uint64_t)r, temp, cuts, &n_cuts);
+        uint64_t ta = decode(&d, NULL, n, 100 + (uint64_t)r, temp, cuts, &n_cuts);
+        if (!ta || !tb) break;
+        double a = (double)n / ((double)ta / 1e9), b = (double)n / ((double)tb / 1e9);
+        printf("  round %d: B %.2f tok/s (%zu sequences)  A %.2f tok/s  B/A %.4f\n", r + 1, b, n_cuts, a, b / a);
+        a_sum += a, b_sum += b;
+        if (a > a_best) a_best = a;
+        if (b > b_best) b_best = b;
+    }
+    if (a_sum > 0)
+        printf("  mean: B %.2f tok/s, A %.2f tok/s: constrained is %.2f%% slower (best runs: %.2f%%)\n", b_sum / rounds,
+               a_sum / rounds, 100.0 * (1.0 - b_sum / a_sum), 100.0 * (1.0 - b_best / a_best));
+out:
+    mdl_ctx_free(d.ctx);
+    grm_release(g);
+    free(prompt), free(cuts), free(d.hist);
+}
+
+int grammar_cli_bench(int argc, char **argv) {
+    grammar_cli_src src = {0};
+    grm_schema_opts_default(&src.opts);
+    const char *model = NULL, *v;
+    int64_t n = 256, rounds = 3, threads = 2, walks = 8;
+    float temp = 1.0f;
+    bool no_decode = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_opt(argc, argv, &i, "-m", &v)) { if (!(model = v)) return 2; }
+        else if (cli_opt(argc, argv, &i, "-n", &v)) { if (!cli_parse_i64("-n", v, 1, 1 << 16, &n)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--rounds", &v)) { if (!cli_parse_i64("--rounds", v, 1, 100, &rounds)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--walks", &v)) { if (!cli_parse_i64("--walks", v, 1, 1000, &walks)) return 2; }
+        else if (cli_opt(argc, argv, &i, "-t", &v)) { if (!cli_parse_i64("-t", v, 1, 256, &threads)) return 2; }
+        else if (cli_opt(argc, argv, &i, "--temp", &v)) { if (!cli_parse_f32("--temp", v, 0, 2, &temp)) return 2; }
+        else if (!strcmp(argv[i], "--no-decode")) no_decode = true;
+        else if (!grammar_cli_source(argc, argv, &i, &src)) {
+            cli_error("grammar bench: unknown option '%s'", argv[i]);
+            return 2;
+        }
+    }
+    if (!model) {
+        cli_error("grammar bench: -m MODEL is required");
+        return 2;
+    }
+    grammar_cli_model x;
+    uint64_t t0 = cirrus_now_ns();
+    if (grammar_cli_load(model, threads, 64, 1, &x)) return 1;
+    printf("model %s: %d ids; grammar vocabulary (%.1f ms with the model load)\n", model, grm_vocab_n(x.gv),
+           ms(cirrus_now_ns() - t0));
+    bench_compile(&src, x.gv);
+    bench_mask(&src, x.gv, (size_t)n, (int)walks);
+    if (!no_decode) bench_decode(&src, &x, (size_t)n, (int)rounds, threads, temp);
+    grammar_cli_unload(&x);
+    return 0;
+}
