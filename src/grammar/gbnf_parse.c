@@ -212,7 +212,7 @@ static int cmp_u32pair(const void *a, const void *b) {
 /* ranges (n pairs) -> sorted, merged, optionally complemented within the scalar values, minus the
  * surrogates; into the arena. */
 static gx *make_class(ps *p, size_t at, uint32_t *r, size_t n, bool negate) {
-    qsort(r, n, 2 * sizeof *r, cmp_u32pair);
+    if (n > 1) qsort(r, n, 2 * sizeof *r, cmp_u32pair);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (k && r[2 * i] <= r[2 * (k - 1) + 1] + 1) {

@@ -426,7 +426,7 @@ static void dfa_rule(cc *c, dfa_b *d, uint32_t k, uint32_t ncls, const uint8_t *
             fl |= GRM_ST_BYTES;
         }
         if (cirrus_vec_push(&t->call_lo, GRM_MAX_DFA + 1u, (uint32_t)t->calls.n)) c->st = CIRRUS_ERR_NOMEM;
-        qsort(cp.v, cp.n, sizeof *cp.v, cmp_call_pair);
+        if (cp.n > 1) qsort(cp.v, cp.n, sizeof *cp.v, cmp_call_pair);
         for (size_t i = 0; i < cp.n && !c->st;) {
             size_t j = i;
             d->tmp.n = 0;

@@ -35,7 +35,7 @@ static uint64_t set_hash(const void *k) {
 }
 static bool set_eq(const void *a, const void *b) {
     const grm_set *x = a, *y = b;
-    return x->n == y->n && x->complete == y->complete && !memcmp(x->m, y->m, x->n * sizeof *x->m);
+    return x->n == y->n && x->complete == y->complete && (x->n == 0 || !memcmp(x->m, y->m, x->n * sizeof *x->m));
 }
 static const cirrus_map_type set_type = {set_hash, set_eq};
 

@@ -315,8 +315,9 @@ static bool number_body(sch *c, const json_t *s, bool integer, cirrus_buf *b) {
     if (h_max) hi = floor(mx);
     if (h_xmax && ceil(xmx) - 1 < hi) hi = ceil(xmx) - 1;
     if (has_lo && has_hi && lo > hi) return sch_fail(c, CIRRUS_ERR_INVALID, "schema: no number lies within the bounds");
-    if (integer) sch_int_range(b, has_lo, (int64_t)lo, has_hi, (int64_t)hi);
-    else sch_num_range(b, has_lo, (int64_t)lo, has_hi, (int64_t)hi);
+    int64_t ilo = has_lo ? (int64_t)lo : 0, ihi = has_hi ? (int64_t)hi : 0; /* |bounds| < 9.2e18: exact */
+    if (integer) sch_int_range(b, has_lo, ilo, has_hi, ihi);
+    else sch_num_range(b, has_lo, ilo, has_hi, ihi);
     return true;
 }
 
