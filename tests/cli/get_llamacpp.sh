@@ -18,6 +18,7 @@ project(fake_llama C)
 set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 add_executable(llama-bench bench.c)
 add_executable(llama-batched-bench bench.c)
+add_executable(llama-completion bench.c)
 add_executable(llama-other broken.c)
 EOF
 echo 'int main(void) { return 0; }' >"$src/bench.c"
@@ -44,7 +45,7 @@ export PATH="$dir/path:$PATH"
 out=$(bash "$script" --dir "$dir/cache" --version 1.2.3 -j 2 2>"$dir/err") || { cat "$dir/err"; bad "first run failed"; }
 [ "$out" = "$dir/cache/llama.cpp-nlc1.2.3/build/bin" ] || bad "printed '$out'"
 [ -x "$out/llama-bench" ] && [ -x "$out/llama-batched-bench" ] || bad "the two tools were not built"
-[ ! -e "$out/llama-other" ] || bad "built more than the two tools"
+[ ! -e "$out/llama-other" ] && [ ! -e "$out/llama-completion" ] || bad "built more than the two tools"
 grep -qx "pack --silent node-llama-cpp@1.2.3" "$dir/npm.log" || bad "npm was not asked for the version: $(cat "$dir/npm.log")"
 [ -f "$dir/cache/llama.cpp-nlc1.2.3/node-llama-cpp.info.json" ] || bad "the package's llama.cpp info was not kept"
 ls "$dir/cache" | grep -q '^fetch\.' && bad "the download folder was left behind"
@@ -54,6 +55,15 @@ out2=$(bash "$script" --dir "$dir/cache" --version 1.2.3 2>"$dir/err") || bad "s
 [ "$out2" = "$out" ] || bad "second run printed '$out2'"
 grep -q reusing "$dir/err" || bad "second run did not say it reuses the build"
 [ ! -s "$dir/npm.log" ] || bad "second run fetched again"
+
+# --with: one more target, built into the same folder on top of what is there
+: >"$dir/npm.log"
+out3=$(bash "$script" --dir "$dir/cache" --version 1.2.3 --with llama-completion 2>"$dir/err") || bad "--with run failed: $(cat "$dir/err")"
+[ "$out3" = "$out" ] && [ -x "$out/llama-completion" ] || bad "--with llama-completion did not build it into $out"
+[ ! -e "$out/llama-other" ] || bad "--with built more than it named"
+[ ! -s "$dir/npm.log" ] || bad "--with fetched again"
+out4=$(bash "$script" --dir "$dir/cache" --version 1.2.3 --with llama-completion 2>"$dir/err") && grep -q reusing "$dir/err" ||
+  bad "a second --with run did not reuse the build"
 
 expect_2() { # expect_2 WHAT PATTERN CMD...: exit 2 and PATTERN on stderr
   local what=$1 pat=$2; shift 2
@@ -65,6 +75,8 @@ expect_2() { # expect_2 WHAT PATTERN CMD...: exit 2 and PATTERN on stderr
 expect_2 "unknown argument" "unknown argument '--nope'" bash "$script" --nope
 expect_2 "bad version" "--version must look like" bash "$script" --dir "$dir/c2" --version 'x;y'
 expect_2 "bad jobs" "--jobs must be a positive integer" bash "$script" --dir "$dir/c2" --jobs 0
+expect_2 "bad --with" "--with must name a target" bash "$script" --dir "$dir/c2" --with 'x;rm'
+expect_2 "unknown --with target" "build failed (log:" bash "$script" --dir "$dir/cache" --version 1.2.3 --with llama-nope
 expect_2 "no bundle" "carries no llama.cpp bundle" env NO_BUNDLE=1 bash "$script" --dir "$dir/c3" --version 9.9.9
 # no npm: a PATH holding only what the script needs besides it
 mkdir -p "$dir/nonpm"; for t in bash git cmake g++ tar nproc mktemp dirname; do
