@@ -24,7 +24,8 @@ static const char *usage =
     "       cirrus grammar sample SOURCE [-n N] [--seed S] [--len L] [--p-end P]\n"
     "       cirrus grammar gen -m M.gguf SOURCE [-n N] [--seed S] [--max-tokens T] [--slots K] [-p PROMPT]\n"
     "                          [--temp T] [-t THREADS]\n"
-    "       cirrus grammar bench -m M.gguf SOURCE [-n TOKENS] [--rounds R] [-t THREADS]\n"
+    "       cirrus grammar bench -m M.gguf SOURCE [-n TOKENS] [--rounds R] [--walks W] [-t THREADS] [--no-decode]\n"
+    "                            [--vocab-union A.gguf,B.gguf [--vocab-max N]]   (mask on those pieces)\n"
     "  SOURCE: --gbnf FILE | --schema FILE | --json-object      (schema options as for `schema`)\n"
     "  sample and gen print one JSON line per sentence: {\"i\", \"seed\", \"text\", ...}\n";
 

@@ -77,7 +77,7 @@ static const char *show(int c, char buf[8]) {
     if (c < 0) return "end of text";
     if (c == '\n') return "end of line";
     if (c >= 0x20 && c < 0x7f) snprintf(buf, 8, "'%c'", c);
-    else snprintf(buf, 8, "0x%02X", (unsigned)c);
+    else snprintf(buf, 8, "0x%02X", (unsigned)c & 0xFFu); /* c is a byte here */
     return buf;
 }
 

@@ -171,7 +171,9 @@ cirrus_status grm_sample(grm_grammar *g, uint64_t seed, size_t soft_len, double 
 /* ---- the sample-chain processor ---------------------------------------------------------------- */
 
 /*
- * A logit processor (smp_chain_add) that keeps only the candidates the grammar allows. It follows
+ * A logit processor (smp_chain_add) that keeps only the candidates the grammar allows: the others
+ * are removed, or (when most are allowed) set to -inf, which the chain's tidy pass after every
+ * processor removes -- a direct caller of apply() skips -inf candidates itself. It follows
  * the generated tokens through the history the chain passes it (ids past n_prompt), so nothing has
  * to call it after a draw. Where the grammar is complete, end-of-generation stays; where it is
  * done, it is all that stays. If a token outside the grammar ever reaches the history (the chain's

@@ -13,6 +13,7 @@
  * the output is no longer in the language, and the processor allows only end-of-generation from
  * there on, so the sequence ends at once and grm_proc_status says why.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,15 +39,20 @@ static void sync_history(proc_state *ps, const smp_history *h) {
         if (!ps->failed && !grm_matcher_accept_token(ps->m, h->ids[start + ps->n_fed])) ps->failed = true;
 }
 
-/* Whether every allowed id sits at its own index (the chain's invariant 1 holds when nothing was
- * banned; processors that only change logits keep it). Checked, not assumed: a processor that
- * reordered would otherwise let another id through. */
-static bool in_id_order(const smp_cands *c, const uint64_t *bits, uint32_t words) {
-    for (uint32_t w = 0; w < words; w++)
-        for (uint64_t m = bits[w]; m; m &= m - 1) {
+/* Whether the ids whose bit equals `set` (allowed ones, or with set false the banned ones) sit at
+ * their own index (sample.c's invariant 1 holds when nothing was banned; processors that only
+ * change logits keep it). Checked, not assumed: after a reordering another id would be kept or
+ * banned instead. */
+static bool at_home(const smp_cands *c, const uint64_t *bits, uint32_t words, bool set) {
+    size_t n = c->n;
+    for (uint32_t w = 0; w < words; w++) {
+        uint64_t m = set ? bits[w] : ~bits[w];
+        if (w == words - 1 && n % 64) m &= (1ull << (n % 64)) - 1;
+        for (; m; m &= m - 1) {
             size_t id = (size_t)w * 64 + (size_t)__builtin_ctzll(m);
             if (c->data[id].id != (int32_t)id) return false;
         }
+    }
     return true;
 }
 
@@ -62,9 +68,22 @@ static void proc_apply(smp_proc *p, smp_cands *c, const smp_history *h) {
     }
     const uint64_t *bits = ps->bits;
     size_t k = 0;
-    if (c->n == (size_t)v->n_vocab && in_id_order(c, bits, ps->words)) {
-        /* gather the set bits: O(words + allowed) instead of a pass over every candidate; writing
-         * index k <= id keeps the in-place compaction safe */
+    size_t allowed = 0;
+    if (c->n == (size_t)v->n_vocab)
+        for (uint32_t w = 0; w < ps->words; w++) allowed += (size_t)__builtin_popcountll(bits[w]);
+    if (c->n == (size_t)v->n_vocab && allowed * 2 > c->n && at_home(c, bits, ps->words, false)) {
+        /* Most are allowed (inside a string): ban the few others with -inf and leave the compaction
+         * to the chain's tidy() pass after every processor: O(words + banned). */
+        for (uint32_t w = 0; w < ps->words; w++) {
+            uint64_t m = ~bits[w];
+            if (w == ps->words - 1 && c->n % 64) m &= (1ull << (c->n % 64)) - 1;
+            for (; m; m &= m - 1) c->data[(size_t)w * 64 + (size_t)__builtin_ctzll(m)].logit = -INFINITY;
+        }
+        return;
+    }
+    if (c->n == (size_t)v->n_vocab && allowed * 2 <= c->n && at_home(c, bits, ps->words, true)) {
+        /* Few are allowed: gather the set bits, O(words + allowed); writing index k <= id keeps the
+         * in-place compaction safe. */
         for (uint32_t w = 0; w < ps->words; w++)
             for (uint64_t m = bits[w]; m; m &= m - 1) c->data[k++] = c->data[(size_t)w * 64 + (size_t)__builtin_ctzll(m)];
     } else {
