@@ -3,7 +3,7 @@
  * edges may also call other rules (a recursive transition network), laid out as one table.
  *
  * 1. Inlining. A rule that is not recursive and is referenced once, or has no unbounded loop
- *    and is small (ws, char, a digit run, a date), is copied into its callers. Calling such a
+ *    and is small (ws, char, a digit run), is copied into its callers. Calling such a
  *    rule would be the expensive choice: every token longer than one call would leave the callee
  *    with bytes to spare, so its whole trie subtree would depend on the stack (for `char` called
  *    from `string`: the whole vocabulary, at every new string). A rule with a loop referenced
@@ -25,7 +25,7 @@
 
 #include "grammar/grm_internal.h"
 
-#define INLINE_SMALL 96  /* estimated NFA states up to which a loop-free rule is inlined however often used */
+#define INLINE_SMALL 64  /* estimated NFA states up to which a loop-free rule is inlined however often used */
 #define INLINE_DEPTH 8
 #define SIZE_CAP (1u << 30)
 
