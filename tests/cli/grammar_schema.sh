@@ -6,9 +6,9 @@
 #     on sentences of the wrong schema (a control that it can fail);
 #  2. schemas and grammars the engine cannot honour fail with exit 1 and a message that names
 #     the keyword and its place, or the line and column;
-#  3. end to end on random-weight models (two tokenizer families) through the sample chain and
-#     the scheduler, 200 seeded generations per schema -- nested objects, recursion through $defs,
-#     recursion to the root with anyOf, oneOf of tagged objects: only the grammar can make these
+#  3. end to end on random-weight models (BPE: every schema; SPM: two) through the sample chain
+#     and the scheduler, 200 seeded generations per schema -- nested objects, recursion through
+#     $defs, recursion to the root with anyOf, oneOf of tagged objects: only the grammar can make these
 #     outputs valid, and every one of them is valid and ended by the model (finish "stop"); with
 #     json_object every generation that stopped is an object and every other one is reported
 #     incomplete (cut by max_tokens: a random model's keys and strings are unbounded).
@@ -74,7 +74,9 @@ GEN_SEED=${CIRRUS_TEST_SEED:-1}
 for model in tiny-qwen2-q8_0 tiny-spm-q8_0; do
     m="$SHARED/models/$model.gguf"
     [ -f "$m" ] || { bad "missing $m"; continue; }
-    for name in person tree json_like shapes; do
+    schemas="person tree json_like shapes" # every mode on BPE; the SPM family on two of them (time)
+    [ "$model" = tiny-spm-q8_0 ] && schemas="person tree"
+    for name in $schemas; do
         f="$DATA/schemas/$name.json"
         if ! "$BIN" grammar gen -m "$m" --schema "$f" -n 200 --seed "$GEN_SEED" --max-tokens 1024 >"$TMP/gen.jsonl" 2>"$TMP/err"; then
             bad "gen $model $name: $(cat "$TMP/err")"; continue
@@ -83,6 +85,7 @@ for model in tiny-qwen2-q8_0 tiny-spm-q8_0; do
         n_stop=$(grep -c '"finish": "stop", .*"grammar": "complete"' "$TMP/gen.jsonl")
         [ "$n_stop" = 200 ] && ok || bad "gen $model $name: $n_stop of 200 ended by the model with a complete value"
     done
+    [ "$model" = tiny-qwen2-q8_0 ] || continue
     "$BIN" grammar gen -m "$m" --json-object -n 200 --seed "$GEN_SEED" --max-tokens 200 >"$TMP/gen.jsonl" 2>"$TMP/err" || bad "gen json-object: $(cat "$TMP/err")"
     n_all=$(grep -c . "$TMP/gen.jsonl") n_stop=$(grep -c '"finish": "stop"' "$TMP/gen.jsonl")
     n_cut=$(grep -c '"finish": "length", .*"grammar": "incomplete"' "$TMP/gen.jsonl")
